@@ -1,0 +1,57 @@
+# Two commands on a fresh clone: `make report` and `make test`. Both build the project
+# environment (.venv) from requirements.lock first when it is missing or out of date.
+# Every recipe calls tools as `$(PY) -m ...` so that a clone path with spaces works
+# (venv console scripts carry the absolute path in their #! line, which breaks on spaces).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+KERNEL := kz-injuries
+
+.PHONY: help env test report bench lab lint lock clean
+
+help:
+	@echo "make report   render every notebook into reports/ (FORCE=1 rebuilds all)"
+	@echo "make test     run the test suite"
+	@echo "make lab      start JupyterLab with the project kernel"
+	@echo "make bench    time cold build, naive loop and no-change rebuild"
+	@echo "make lint     ruff"
+	@echo "make lock     re-pin requirements.lock from pyproject.toml (needs the registries)"
+
+env: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
+	  || $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (kz-injuries)" >/dev/null
+	-@git rev-parse --git-dir >/dev/null 2>&1 && $(PY) -m nbstripout --install --attributes .gitattributes >/dev/null 2>&1
+	@touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+report: $(STAMP)
+	$(PY) -m analysis.build $(if $(FORCE),--force,)
+
+bench: $(STAMP)
+	$(PY) scripts/bench.py
+
+lab: $(STAMP)
+	$(PY) -m jupyter lab --notebook-dir=notebooks
+
+lint: $(STAMP)
+	$(PY) -m ruff check analysis tests scripts
+
+lock:
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/python -m pip install --quiet -e .
+	{ echo "# Exact pins for the project environment (Python 3.11). Direct dependencies are listed with reasons in"; \
+	  echo "# pyproject.toml; everything else here is what they pulled in. Regenerate: make lock"; \
+	  .lockvenv/bin/python -m pip freeze --exclude-editable | grep -v '^-e'; } > requirements.lock
+	rm -rf .lockvenv
+
+clean:
+	rm -rf reports/executed reports/results reports/*.html reports/.cache

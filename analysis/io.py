@@ -1,0 +1,50 @@
+"""Atomic file writes: a reader never sees a half-written report, JSON or index."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .results import jsonable
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def dumps(obj: Any) -> str:
+    """Deterministic JSON: plain types only (numpy scalars converted, NaN/inf -> null), sorted keys."""
+    return json.dumps(jsonable(obj), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    return atomic_write_text(path, dumps(obj))
+
+
+def write_results(results_dir: str | Path, stem: str, parameters: dict, results: Any, verdict: str) -> Path:
+    """Write ``{results_dir}/{stem}.json`` with the notebook's parameters, results and verdict, atomically."""
+    from .paths import resolve
+
+    payload = {"notebook": stem, "parameters": parameters, "results": results, "verdict": verdict}
+    return write_json(resolve(results_dir) / f"{stem}.json", payload)
