@@ -24,8 +24,7 @@ env: $(STAMP)
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
-	  || $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (kz-injuries)" >/dev/null
 	-@git rev-parse --git-dir >/dev/null 2>&1 && $(PY) -m nbstripout --install --attributes .gitattributes >/dev/null 2>&1
 	@touch $(STAMP)
