@@ -1,0 +1,233 @@
+"""Over-dispersion of an annual count series, and how to carry it to a quarter.
+
+Two views: the quasi-Poisson dispersion φ = Pearson χ²/df of a log-linear Poisson GLM in year (variance φ·μ),
+and the negative-binomial α (variance μ + α·μ²) from statsmodels' NB2 maximum likelihood. Both are measured
+around a straight log-linear trend, so any curvature or break in the trend is counted as dispersion.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import optimize, stats
+
+from . import validate
+from .rates import fmt_num, fmt_p
+from .results import Result
+
+QUASI = "quasi-Poisson Pearson χ²/df (log-linear Poisson GLM in year)"
+NB = "negative binomial NB2 (α by profile maximum likelihood)"
+_ALPHA_MIN, _ALPHA_MAX = 1e-10, 100.0
+
+
+def _missing(v) -> bool:
+    if v is None or v is pd.NA:
+        return True
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isnan(v)
+
+
+def _as_count(name: str, v) -> int:
+    if isinstance(v, numbers.Real) and not isinstance(v, (bool, numbers.Integral)):
+        if not math.isfinite(v) or not float(v).is_integer():
+            raise ValueError(f"{name} must be a non-negative integer count, got {v!r}")
+        v = int(v)  # an integer-valued float, as pandas stores a count column with gaps
+    return validate.count(name, v)
+
+
+def clean_series(counts, years, exposure=None, min_points=3, exposure_name="exposure"):
+    """Validate an annual series; drop years whose count is missing (NaN/None) and say so.
+
+    Returns (years, counts, exposure or None, notes) as numpy arrays and a tuple of strings."""
+    counts, years = list(counts), list(years)
+    if not counts:
+        raise ValueError(f"counts must be a non-empty sequence, got {counts!r}")
+    if len(years) != len(counts):
+        raise ValueError(
+            f"years must have the same length as counts ({len(counts)}), got length {len(years)}"
+        )
+    expo = None
+    if exposure is not None:
+        expo = list(exposure)
+        if len(expo) != len(counts):
+            raise ValueError(
+                f"{exposure_name} must have the same length as counts ({len(counts)}), got length {len(expo)}"
+            )
+    ys = [validate.finite(f"years[{i}]", y) for i, y in enumerate(years)]
+    if len(set(ys)) != len(ys):
+        dup = sorted({y for y in ys if ys.count(y) > 1})
+        raise ValueError(f"years must be unique, got duplicates {dup!r}")
+    keep, dropped = [], []
+    for i, v in enumerate(counts):
+        (dropped if _missing(v) else keep).append(i)
+    y = np.array([ys[i] for i in keep], dtype=float)
+    c = np.array([_as_count(f"counts[{i}]", counts[i]) for i in keep], dtype=float)
+    t = None
+    if expo is not None:
+        t = np.array([validate.positive(f"{exposure_name}[{i}]", expo[i]) for i in keep], dtype=float)
+    if len(keep) < min_points:
+        raise ValueError(
+            f"counts must have at least {min_points} non-missing values, got {len(keep)} (of {len(counts)})"
+        )
+    notes = ()
+    if dropped:
+        notes = (
+            f"dropped {len(dropped)} year(s) with missing counts: {', '.join(f'{ys[i]:g}' for i in dropped)}",
+        )
+    order = np.argsort(y)
+    return y[order], c[order], (None if t is None else t[order]), notes
+
+
+def design(years: np.ndarray) -> np.ndarray:
+    """Intercept and year centred on its mean (the centring changes only the intercept)."""
+    return np.column_stack([np.ones_like(years), years - years.mean()])
+
+
+def nb_glm(counts, X, alpha, offset=None):
+    """Fit the NB2 GLM (variance μ + α·μ²) at a fixed α; statsmodels' warning about a fixed α is silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fam = sm.families.NegativeBinomial(alpha=max(alpha, _ALPHA_MIN))
+        return sm.GLM(counts, X, family=fam, offset=offset).fit()
+
+
+def fit_nb_alpha(counts, X, offset=None) -> tuple[float, bool]:
+    """NB2 α by profile maximum likelihood over GLM fits, and whether it sits at the boundary 0 (= Poisson)."""
+    lo, hi = math.log(_ALPHA_MIN), math.log(_ALPHA_MAX)
+
+    def nll(la):
+        return -nb_glm(counts, X, math.exp(la), offset).llf
+
+    res = optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-8})
+    at_boundary = nll(lo) <= res.fun + 1e-9  # the likelihood is maximal as α -> 0: the Poisson fit
+    return (0.0 if at_boundary else float(math.exp(res.x))), bool(at_boundary)
+
+
+@dataclass(frozen=True)
+class DispersionEstimate(Result):
+    """Quasi-Poisson φ (Pearson χ²/df) with a χ² interval and test of φ = 1, plus the NB α view."""
+
+    years: tuple[float, ...]
+    n_years: int
+    df_resid: int
+    alpha: float
+    estimate: float
+    ci: tuple[float, float]
+    p_value: float
+    phi_deviance: float
+    mean_count: float
+    nb_alpha: float
+    nb_at_boundary: bool
+    nb_phi_at_mean: float
+    notes: tuple[str, ...]
+    method: str = QUASI
+    assumptions: str = (
+        "log-linear trend in year (misfit counts as dispersion); years independent; "
+        "interval from Pearson χ²/φ ~ χ²(df), approximate for small counts"
+    )
+
+    @property
+    def verdict(self) -> str:
+        level = round(100 * (1 - self.alpha), 6)
+        evident = self.p_value <= self.alpha
+        return (
+            f"{self.method}: φ = {fmt_num(self.estimate, 3)} ({level:g}% CI {fmt_num(self.ci[0], 3)} to "
+            f"{fmt_num(self.ci[1], 3)}) on {self.df_resid} df; test of φ = 1 {fmt_p(self.p_value)}, so "
+            f"over-dispersion is {'' if evident else 'not '}statistically evident. {NB}: α = "
+            f"{fmt_num(self.nb_alpha, 3)}, i.e. φ ≈ {fmt_num(self.nb_phi_at_mean, 3)} at the mean count "
+            f"{fmt_num(self.mean_count, 4)}. Poisson p-values should be read with φ in that range; a break or "
+            "curve in the trend would inflate φ, a better trend model would shrink it."
+        )
+
+
+def estimate_dispersion(counts, years, exposure=None, alpha=0.05) -> DispersionEstimate:
+    """Estimate over-dispersion of an annual series around a log-linear trend: quasi-Poisson φ and NB α, so that
+    Poisson-based tests of single changes can be inflated honestly."""
+    a = validate.alpha("alpha", alpha)
+    y, c, t, notes = clean_series(counts, years, exposure)
+    X = design(y)
+    off = None if t is None else np.log(t)
+    res = sm.GLM(c, X, family=sm.families.Poisson(), offset=off).fit()
+    df = int(round(res.df_resid))
+    x2 = float(res.pearson_chi2)
+    phi = x2 / df
+    alpha_nb, boundary = fit_nb_alpha(c, X, off)
+    if boundary:
+        notes = notes + ("NB α at its boundary 0: no extra-Poisson variance of the NB2 form",)
+    mu = np.asarray(res.mu)
+    return DispersionEstimate(
+        years=tuple(float(v) for v in y),
+        n_years=len(y),
+        df_resid=df,
+        alpha=a,
+        estimate=phi,
+        ci=(x2 / stats.chi2.ppf(1 - a / 2, df), x2 / stats.chi2.ppf(a / 2, df)),
+        p_value=float(stats.chi2.sf(x2, df)),
+        phi_deviance=float(res.deviance) / df,
+        mean_count=float(c.mean()),
+        nb_alpha=alpha_nb,
+        nb_at_boundary=boundary,
+        nb_phi_at_mean=1 + alpha_nb * float(mu.mean()),
+        notes=notes,
+    )
+
+
+@dataclass(frozen=True)
+class QuarterlyDispersion(Result):
+    """Quarterly φ implied by an annual dispersion under the quasi-Poisson and the NB assumption."""
+
+    phi_annual: float
+    annual_mean: float
+    quarterly_mean: float
+    nb_alpha: float
+    alpha_source: str
+    phi_quasi_poisson: float
+    phi_negbin: float
+    method: str = "carry annual dispersion to a quarter"
+    assumptions: str = (
+        "quasi-Poisson: extra variance proportional to the mean (or independent quarter-level shocks), so φ is "
+        "the same for any period length; NB: variance μ + α·μ² with the same α at both scales (a rate shock "
+        "shared by the whole year), so φ_q = 1 + α·μ_q is smaller than the annual φ"
+    )
+
+    @property
+    def verdict(self) -> str:
+        return (
+            f"Annual φ = {fmt_num(self.phi_annual, 3)} carried to a period with mean {fmt_num(self.quarterly_mean, 4)}: "
+            f"φ_q = {fmt_num(self.phi_quasi_poisson, 3)} if the extra variance is proportional to the mean "
+            f"(quasi-Poisson), φ_q = {fmt_num(self.phi_negbin, 3)} under NB with α = {fmt_num(self.nb_alpha, 3)} "
+            f"({self.alpha_source}). Report results across [{fmt_num(min(self.phi_negbin, self.phi_quasi_poisson), 3)}, "
+            f"{fmt_num(max(self.phi_negbin, self.phi_quasi_poisson), 3)}]; which end applies depends on whether "
+            "the shocks are year-wide or quarter-specific."
+        )
+
+
+def quarterly_phi(phi_annual, annual_mean, quarterly_mean=None, nb_alpha=None) -> QuarterlyDispersion:
+    """Quarterly dispersion from an annual one under both variance models (φ·μ and μ + α·μ²), for sensitivity.
+
+    Without ``nb_alpha`` it is matched to the annual φ at the annual mean: α = (φ - 1)/μ_annual, floored at 0."""
+    f = validate.positive("phi_annual", phi_annual)
+    m = validate.positive("annual_mean", annual_mean)
+    q = m / 4 if quarterly_mean is None else validate.positive("quarterly_mean", quarterly_mean)
+    if nb_alpha is None:
+        a = max(0.0, (f - 1) / m)
+        src = "matched to the annual φ at the annual mean" + (" (φ < 1: floored at 0)" if f < 1 else "")
+    else:
+        a = validate.finite("nb_alpha", nb_alpha)
+        if a < 0:
+            raise ValueError(f"nb_alpha must be >= 0, got {nb_alpha!r}")
+        src = "given"
+    return QuarterlyDispersion(
+        phi_annual=f,
+        annual_mean=m,
+        quarterly_mean=q,
+        nb_alpha=a,
+        alpha_source=src,
+        phi_quasi_poisson=f,
+        phi_negbin=1 + a * q,
+    )

@@ -1,0 +1,182 @@
+"""Exact Poisson (Garwood) intervals for one count and for a rate count/exposure.
+
+The Garwood interval inverts two one-sided Poisson tests through chi-square quantiles:
+lower = chi2.ppf(alpha/2, 2x)/2 (0 when x = 0), upper = chi2.ppf(1 - alpha/2, 2x + 2)/2.
+It is conservative: coverage is at least 1 - alpha for every true mean.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from . import validate
+from .results import Result
+
+GARWOOD = "Poisson exact (Garwood)"
+_POISSON_ASSUMPTIONS = (
+    "events independent with a constant rate over the period (Poisson); "
+    "over-dispersion (variance > mean) would widen the interval"
+)
+
+
+def fmt_p(p: float | None) -> str:
+    """Format a p-value for a verdict sentence ("p = 0.0223", "p < 1e-16")."""
+    if p is None or not math.isfinite(p):
+        return "p not defined"
+    if p < 1e-16:
+        return "p < 1e-16"
+    if p < 1e-4:
+        return f"p = {p:.1e}"
+    return f"p = {p:.4f}" if p < 0.1 else f"p = {p:.3f}"
+
+
+def fmt_num(x: float | None, digits: int = 4) -> str:
+    """Format a number for verdicts with ``digits`` significant figures; inf and None spelled out."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "undefined"
+    if math.isinf(x):
+        return "infinity" if x > 0 else "-infinity"
+    return f"{x:.{digits}g}"
+
+
+def fmt_pct(x: float | None) -> str:
+    """Format a percent change with sign and one decimal ("-16.8%"); inf and None spelled out."""
+    if x is None or not math.isfinite(x):
+        return fmt_num(x) + ("%" if x is not None and math.isinf(x) else "")
+    return f"{x:+.1f}%"
+
+
+def garwood_interval(count, alpha=0.05) -> tuple[float, float]:
+    """Exact (Garwood) two-sided 1-alpha interval for a Poisson mean, from chi-square quantiles."""
+    x = validate.count("count", count)
+    a = validate.alpha("alpha", alpha)
+    lo = 0.0 if x == 0 else float(stats.chi2.ppf(a / 2, 2 * x) / 2)
+    hi = float(stats.chi2.ppf(1 - a / 2, 2 * x + 2) / 2)
+    return lo, hi
+
+
+def poisson_exact_pvalue(count, expected) -> float:
+    """Two-sided exact Poisson p-value for ``count`` given mean ``expected``, summing outcomes no likelier
+    than the observed one (R poisson.test's rule, relative tolerance 1e-7)."""
+    x = validate.count("count", count)
+    m = validate.positive("expected", expected)
+    if x == m:
+        return 1.0
+    rel = 1 + 1e-7
+    d = stats.poisson.pmf(x, m)
+    if x < m:
+        n = math.ceil(2 * m - x)
+        while stats.poisson.pmf(n, m) > d:
+            n *= 2
+        i = np.arange(math.ceil(m), n + 1)
+        y = int(np.sum(stats.poisson.pmf(i, m) <= d * rel))
+        p = stats.poisson.cdf(x, m) + stats.poisson.sf(n - y, m)
+    else:
+        i = np.arange(0, math.floor(m) + 1)
+        y = int(np.sum(stats.poisson.pmf(i, m) <= d * rel))
+        p = stats.poisson.cdf(y - 1, m) + stats.poisson.sf(x - 1, m)
+    return float(min(1.0, p))
+
+
+@dataclass(frozen=True)
+class CountInterval(Result):
+    """Garwood interval for the expected count behind one observed count."""
+
+    count: int
+    estimate: float
+    ci: tuple[float, float]
+    alpha: float
+    method: str = GARWOOD
+    assumptions: str = _POISSON_ASSUMPTIONS
+
+    @property
+    def verdict(self) -> str:
+        lo, hi = self.ci
+        level = round(100 * (1 - self.alpha), 6)
+        s = (
+            f"{self.method} {level:g}% interval for the expected count behind {self.count} observed: "
+            f"{fmt_num(lo)} to {fmt_num(hi)}. "
+        )
+        if self.count:
+            half = 100 * (hi - lo) / 2 / self.count
+            s += (
+                "Another period with the same underlying rate could plausibly show any count in this range, "
+                f"so changes smaller than about ±{half:.0f}% are within Poisson noise"
+            )
+        else:
+            s += f"Zero events is compatible with an expected count up to {fmt_num(hi)}"
+        return s + "; over-dispersion (variance > mean) would widen the interval."
+
+
+@dataclass(frozen=True)
+class RateInterval(Result):
+    """Garwood interval for a rate count/exposure × per, with an optional exact test of a null rate."""
+
+    count: int
+    exposure: float
+    per: float
+    estimate: float
+    ci: tuple[float, float]
+    alpha: float
+    null_rate: float | None
+    p_value: float | None
+    method: str = GARWOOD
+    assumptions: str = _POISSON_ASSUMPTIONS
+
+    @property
+    def verdict(self) -> str:
+        lo, hi = self.ci
+        level = round(100 * (1 - self.alpha), 6)
+        unit = "" if self.per == 1 else f" per {self.per:,g}"
+        s = (
+            f"{self.method} {level:g}% interval for the rate{unit}: {fmt_num(self.estimate)} "
+            f"({fmt_num(lo)} to {fmt_num(hi)}), from {self.count} events over exposure {self.exposure:,g}."
+        )
+        if self.null_rate is not None:
+            inside = lo <= self.null_rate <= hi
+            s += (
+                f" Exact two-sided Poisson test of rate {self.null_rate:g}{unit}: {fmt_p(self.p_value)}; "
+                + (
+                    "that rate is inside the interval, so the data do not contradict it."
+                    if inside
+                    else "that rate is outside the interval."
+                )
+            )
+        s += " An error in the exposure (denominator) shifts the whole interval proportionally."
+        return s
+
+
+def count_ci(count, alpha=0.05) -> CountInterval:
+    """Garwood exact interval for the Poisson mean behind one published count (e.g. 293 injuries)."""
+    x = validate.count("count", count)
+    a = validate.alpha("alpha", alpha)
+    return CountInterval(count=x, estimate=float(x), ci=garwood_interval(x, a), alpha=a)
+
+
+def rate_ci(count, exposure, per=1.0, alpha=0.05, null_rate=None) -> RateInterval:
+    """Garwood exact interval for a rate count/exposure×per (e.g. per 1,000 workers); optional exact test of
+    ``null_rate`` (same units) with R poisson.test's two-sided p-value."""
+    x = validate.count("count", count)
+    t = validate.positive("exposure", exposure)
+    k = validate.positive("per", per)
+    a = validate.alpha("alpha", alpha)
+    lo, hi = garwood_interval(x, a)
+    p = None
+    if null_rate is not None:
+        r0 = validate.positive("null_rate", null_rate)
+        p = poisson_exact_pvalue(x, r0 * t / k)
+        null_rate = r0
+    return RateInterval(
+        count=x,
+        exposure=t,
+        per=k,
+        estimate=x / t * k,
+        ci=(lo / t * k, hi / t * k),
+        alpha=a,
+        null_rate=null_rate,
+        p_value=p,
+    )

@@ -1,0 +1,240 @@
+"""Log-linear trends of an annual series (Poisson, quasi-Poisson, negative binomial GLM) and endpoint changes.
+
+APC = 100·(exp(β) - 1) where β is the year slope of log E[count] (or of log rate with a log(workers) offset);
+its interval is 100·(exp(β ± crit·se) - 1), Joinpoint's definition. crit is normal for Poisson and NB (ML with
+known/estimated dispersion) and Student t on the residual df for quasi-Poisson (estimated scale), as in Joinpoint.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import statsmodels.api as sm
+from scipy import stats
+
+from . import validate
+from .compare import (
+    OverdispersedComparison,
+    RateComparison,
+    compare_counts,
+    compare_overdispersed,
+)
+from .dispersion import clean_series, design, estimate_dispersion, fit_nb_alpha, nb_glm
+from .rates import fmt_num, fmt_p, fmt_pct
+from .results import Result
+
+MODELS = {
+    "poisson": "log-linear Poisson GLM",
+    "quasi-poisson": "quasi-Poisson GLM (Pearson χ²/df scale, t on residual df)",
+    "negbin": "negative binomial GLM (NB2, α by profile maximum likelihood)",
+}
+
+
+@dataclass(frozen=True)
+class TrendFit(Result):
+    """One log-linear trend fit: APC with interval and p-value, fitted values, dispersion used."""
+
+    model: str
+    years: tuple[float, ...]
+    counts: tuple[int, ...]
+    fitted: tuple[float, ...]
+    with_offset: bool
+    alpha: float
+    beta: float
+    se: float
+    estimate: float
+    ci: tuple[float, float]
+    p_value: float
+    df_resid: int
+    scale: float
+    nb_alpha: float | None
+    notes: tuple[str, ...]
+    method: str
+    assumptions: str
+
+    @property
+    def verdict(self) -> str:
+        level = round(100 * (1 - self.alpha), 6)
+        what = "rate" if self.with_offset else "count"
+        sig = self.p_value <= self.alpha
+        y0, y1 = self.years[0], self.years[-1]
+        s = (
+            f"{self.method}, {y0:g}–{y1:g} ({len(self.years)} years): annual percent change of the {what} "
+            f"{fmt_pct(self.estimate)} ({level:g}% CI {fmt_pct(self.ci[0])} to {fmt_pct(self.ci[1])}), "
+            f"{fmt_p(self.p_value)}: {'a' if sig else 'no'} statistically clear trend at {self.alpha:g}. "
+        )
+        if self.model == "poisson":
+            s += "Over-dispersion (see the quasi-Poisson/NB fits) would widen the interval"
+        else:
+            s += f"Dispersion used: {fmt_num(self.scale, 3)}; a larger one would widen the interval"
+        s += ", and a break in the trend (Joinpoint) would make a single APC misleading."
+        if self.notes:
+            s += " Note: " + "; ".join(self.notes) + "."
+        return s
+
+
+def fit_trend(counts, years, workers=None, model="poisson", alpha=0.05) -> TrendFit:
+    """Fit a log-linear trend (Poisson, quasi-Poisson or NB GLM; optional log(workers) offset) and report APC."""
+    validate.one_of("model", model, MODELS)
+    a = validate.alpha("alpha", alpha)
+    y, c, t, notes = clean_series(counts, years, workers, exposure_name="workers")
+    X = design(y)
+    off = None if t is None else np.log(t)
+    nb_a = None
+    if model == "poisson":
+        res = sm.GLM(c, X, family=sm.families.Poisson(), offset=off).fit()
+        scale, dist = 1.0, stats.norm
+    elif model == "quasi-poisson":
+        res = sm.GLM(c, X, family=sm.families.Poisson(), offset=off).fit(scale="X2")
+        scale, dist = float(res.scale), stats.t(res.df_resid)
+    else:
+        nb_a, boundary = fit_nb_alpha(c, X, off)
+        if boundary:
+            notes = notes + ("NB α at its boundary 0: the NB fit equals the Poisson fit",)
+        res = nb_glm(c, X, nb_a, off)
+        scale, dist = 1 + nb_a * float(np.mean(res.mu)), stats.norm
+    beta, se = float(res.params[1]), float(res.bse[1])
+    crit = float(dist.ppf(1 - a / 2))
+    p = float(2 * dist.sf(abs(beta / se))) if se > 0 else (0.0 if beta != 0 else 1.0)
+    return TrendFit(
+        model=model,
+        years=tuple(float(v) for v in y),
+        counts=tuple(int(v) for v in c),
+        fitted=tuple(float(v) for v in res.mu),
+        with_offset=t is not None,
+        alpha=a,
+        beta=beta,
+        se=se,
+        estimate=100 * math.expm1(beta),
+        ci=(100 * math.expm1(beta - crit * se), 100 * math.expm1(beta + crit * se)),
+        p_value=p,
+        df_resid=int(round(res.df_resid)),
+        scale=scale,
+        nb_alpha=nb_a,
+        notes=notes,
+        method=MODELS[model],
+        assumptions=(
+            "log E[count] linear in year (one constant APC, no joinpoints); years independent"
+            + ("; log(workers) offset: the trend is in the rate per worker" if t is not None else "")
+            + ("; variance φ·μ" if model == "quasi-poisson" else "")
+            + ("; variance μ + α·μ²" if model == "negbin" else "")
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class TrendModels(Result):
+    """The same series under Poisson, quasi-Poisson and NB trends, for a model-sensitivity view."""
+
+    fits: tuple[TrendFit, ...]
+
+    @property
+    def verdict(self) -> str:
+        parts = [
+            f"{f.model}: {fmt_pct(f.estimate)} ({fmt_pct(f.ci[0])} to {fmt_pct(f.ci[1])}, {fmt_p(f.p_value)})"
+            for f in self.fits
+        ]
+        sig = [f.p_value <= f.alpha for f in self.fits]
+        agree = (
+            "all models agree the trend is " + ("clear" if all(sig) else "not clear")
+            if len(set(sig)) == 1
+            else ("the models disagree, so the conclusion rests on the dispersion assumption")
+        )
+        return "APC by model — " + "; ".join(parts) + f": {agree}."
+
+
+def trend_models(counts, years, workers=None, alpha=0.05) -> TrendModels:
+    """Fit the Poisson, quasi-Poisson and NB log-linear trends to one series and set them side by side."""
+    return TrendModels(fits=tuple(fit_trend(counts, years, workers, m, alpha) for m in MODELS))
+
+
+@dataclass(frozen=True)
+class EndpointChange(Result):
+    """Change between two years of a series, exact and with over-dispersion."""
+
+    start: float
+    end: float
+    x0: int
+    x1: int
+    exposure_ratio: float
+    alpha: float
+    estimate: float
+    ci: tuple[float, float]
+    p_value: float
+    phi: float | None
+    phi_source: str
+    p_overdispersed: float | None
+    ci_overdispersed: tuple[float, float] | None
+    exact: RateComparison
+    overdispersed: OverdispersedComparison | None
+    method: str = "exact conditional binomial (endpoints only)"
+    assumptions: str = "only the two end years are used; intermediate years are ignored (see fit_trend)"
+
+    @property
+    def verdict(self) -> str:
+        level = round(100 * (1 - self.alpha), 6)
+        s = (
+            f"Endpoint change {self.start:g} -> {self.end:g} ({self.x0} -> {self.x1}"
+            + ("" if self.exposure_ratio == 1 else f", exposure ratio {self.exposure_ratio:.4g}")
+            + f"): {fmt_pct(self.estimate)} ({level:g}% CI {fmt_pct(self.ci[0])} to "
+            f"{fmt_pct(self.ci[1])}), exact conditional {fmt_p(self.p_value)}"
+        )
+        if self.p_overdispersed is not None:
+            s += f"; with φ = {self.phi:.3g} ({self.phi_source}) quasi-Poisson score {fmt_p(self.p_overdispersed)}"
+        sig_exact = self.p_value <= self.alpha
+        sig_od = self.p_overdispersed is not None and self.p_overdispersed <= self.alpha
+        if sig_exact and (self.p_overdispersed is None or sig_od):
+            s += f". Significant at {self.alpha:g}"
+        elif sig_exact:
+            s += f". Significant at {self.alpha:g} only under pure Poisson variation, not with the dispersion"
+        else:
+            s += f". Not significant at {self.alpha:g}"
+        return s + "; choosing other end years, or using all years (trend fit), can change this."
+
+
+def endpoint_change(counts, years, start, end, workers=None, phi=None, alpha=0.05) -> EndpointChange:
+    """Compare the counts of two years (e.g. 2020 -> 2024) exactly and with over-dispersion φ; φ=None estimates it
+    from the whole series (Pearson χ²/df, floored at 1), reusing compare.py."""
+    a = validate.alpha("alpha", alpha)
+    y, c, t, notes = clean_series(counts, years, workers, min_points=2, exposure_name="workers")
+    s_ = validate.finite("start", start)
+    e_ = validate.finite("end", end)
+    idx = {float(v): i for i, v in enumerate(y)}
+    if s_ not in idx:
+        raise ValueError(f"start must be a year with a count in the series, got {start!r}")
+    if e_ not in idx:
+        raise ValueError(f"end must be a year with a count in the series, got {end!r}")
+    x0, x1 = int(c[idx[s_]]), int(c[idx[e_]])
+    e = 1.0 if t is None else float(t[idx[e_]] / t[idx[s_]])
+    if phi is not None:
+        f, src = validate.positive("phi", phi), "given"
+    elif len(y) >= 3:
+        est = estimate_dispersion(c.astype(int).tolist(), y.tolist(), None if t is None else t.tolist())
+        f = max(1.0, est.estimate)
+        src = f"estimated from {len(y)} years, Pearson χ²/df = {est.estimate:.3g}" + (
+            ", floored at 1" if est.estimate < 1 else ""
+        )
+    else:
+        f, src = None, "not estimable from fewer than 3 years"
+    ex = compare_counts(x1, x0, e, a)
+    od = None if f is None else compare_overdispersed(x1, x0, f, e, a)
+    pct = (ex.pct_ci[0], ex.pct_ci[1])
+    return EndpointChange(
+        start=s_,
+        end=e_,
+        x0=x0,
+        x1=x1,
+        exposure_ratio=e,
+        alpha=a,
+        estimate=ex.pct_change,
+        ci=pct,
+        p_value=ex.p_value,
+        phi=f,
+        phi_source=src + ("; " + "; ".join(notes) if notes else ""),
+        p_overdispersed=None if od is None else od.p_value,
+        ci_overdispersed=None if od is None else (100 * (od.ci[0] - 1), 100 * (od.ci[1] - 1)),
+        exact=ex,
+        overdispersed=od,
+    )

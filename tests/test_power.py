@@ -1,0 +1,109 @@
+"""Power of the exact conditional comparison and minimum detectable change, checked by brute force and simulation."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.stats.rates import power_poisson_ratio_2indep
+
+from analysis.compare import exact_pvalue, score_pvalue
+from analysis.power import minimum_detectable_ratio, minlike_pvalues, normal_power, power_ratio
+
+
+@pytest.mark.parametrize(("n", "p0"), [(1, 0.5), (40, 0.5), (57, 0.3), (200, 800 / 3811)])
+def test_minlike_pvalues_match_scipy_binomtest(n, p0):
+    mine = minlike_pvalues(n, p0)
+    ref = [stats.binomtest(x, n, p0).pvalue for x in range(n + 1)]
+    assert mine == pytest.approx(ref, rel=1e-9, abs=1e-15)
+
+
+def test_exact_power_matches_brute_force_double_sum():
+    # Independent: sum over both Poisson counts of P(x0) P(x1) 1[binomtest p <= alpha].
+    mu0, ratio, e = 10.0, 0.4, 1.2
+    mu1 = ratio * e * mu0
+    xs = np.arange(0, 45)
+    total = 0.0
+    for x0 in xs:
+        for x1 in xs:
+            if x0 + x1 and stats.binomtest(int(x1), int(x0 + x1), e / (1 + e)).pvalue <= 0.05:
+                total += stats.poisson.pmf(x0, mu0) * stats.poisson.pmf(x1, mu1)
+    r = power_ratio(ratio, mu0, exposure_ratio=e)
+    assert r.estimate == pytest.approx(total, abs=1e-8)
+    assert r.method.startswith("exact power")
+
+
+def test_exact_power_matches_seeded_simulation_at_350():
+    # "What can a quarter of ~350 injuries reveal?" A true -16.8% change:
+    r = power_ratio(0.832, 350)
+    rng = np.random.default_rng(2025)
+    x0 = rng.poisson(350, 1500)
+    x1 = rng.poisson(350 * 0.832, 1500)
+    sim = np.mean([exact_pvalue(int(a), int(b)) <= 0.05 for a, b in zip(x1, x0, strict=True)])
+    assert r.estimate == pytest.approx(sim, abs=0.035)
+    assert 0.55 < r.estimate < 0.7
+    assert r.power_normal == pytest.approx(r.estimate, abs=0.03)
+    json.dumps(r.to_dict(), allow_nan=False)
+    assert "Under 0.8" in r.verdict
+
+
+def test_size_at_no_change_is_at_most_alpha():
+    for mu in (5.0, 60.0, 350.0):
+        assert power_ratio(1.0, mu).estimate <= 0.05
+
+
+def test_normal_approximation_with_dispersion_matches_simulation_and_statsmodels():
+    phi, mu0, ratio = 2.0, 350.0, 0.8
+    approx = normal_power(ratio, mu0, phi=phi)
+    rng = np.random.default_rng(99)
+    # negative binomial with variance phi * mu
+    x0 = rng.negative_binomial(mu0 / (phi - 1), 1 / phi, 4000)
+    x1 = rng.negative_binomial(mu0 * ratio / (phi - 1), 1 / phi, 4000)
+    sim = np.mean([score_pvalue(int(a), int(b), 1.0, phi) <= 0.05 for a, b in zip(x1, x0, strict=True)])
+    assert approx == pytest.approx(sim, abs=0.03)
+    sm = power_poisson_ratio_2indep(
+        ratio, 1.0, mu0, value=1, alpha=0.05, dispersion=phi, alternative="two-sided"
+    )
+    assert approx == pytest.approx(float(sm.power), abs=0.01)
+    r = power_ratio(ratio, mu0, phi=phi)
+    assert r.estimate == approx and "normal approximation" in r.method
+
+
+def test_minimum_detectable_ratio_for_a_quarter_of_350():
+    m = minimum_detectable_ratio(350)
+    assert 0.75 < m.estimate < 0.85
+    assert power_ratio(m.estimate, 350).estimate == pytest.approx(0.8, abs=0.01)
+    assert m.pct_change == pytest.approx(100 * (m.estimate - 1))
+    # the published -16.8% is smaller than what 80% power needs
+    assert m.estimate < 293 / 352
+    over = minimum_detectable_ratio(350, phi=2.0)
+    assert over.estimate < m.estimate
+    assert normal_power(over.estimate, 350, phi=2.0) == pytest.approx(0.8, abs=1e-6)
+    bigger = minimum_detectable_ratio(1500)
+    assert m.estimate < bigger.estimate < 1
+    up = minimum_detectable_ratio(350, direction="increase")
+    assert up.estimate > 1 and power_ratio(up.estimate, 350).estimate == pytest.approx(0.8, abs=0.01)
+    assert "80% power" in m.verdict
+
+
+def test_tiny_baseline_cannot_reach_power():
+    m = minimum_detectable_ratio(0.5)
+    assert m.estimate is None and m.pct_change is None and "no decrease" in m.verdict
+
+
+@pytest.mark.parametrize(
+    ("call", "pattern"),
+    [
+        (lambda: power_ratio(0, 350), "ratio.*0"),
+        (lambda: power_ratio(0.8, -350), "baseline.*-350"),
+        (lambda: power_ratio(0.8, 350, exposure_ratio=0), "exposure_ratio.*0"),
+        (lambda: power_ratio(0.8, 350, alpha=1), "alpha.*1"),
+        (lambda: power_ratio(0.8, 350, phi=0), "phi.*0"),
+        (lambda: minimum_detectable_ratio(350, power=1.2), "power.*1.2"),
+        (lambda: minimum_detectable_ratio(350, direction="down"), "direction.*down"),
+        (lambda: minimum_detectable_ratio(float("nan")), "baseline.*nan"),
+    ],
+)
+def test_bad_input(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
