@@ -351,3 +351,39 @@ def check_rate(count, rate, workers, per=1000, decimals=2, include_ties=True) ->
         count_range=counts,
         assumptions=_TIES if include_ties else _NO_TIES,
     )
+
+
+@dataclass(frozen=True)
+class RoundedChange(Result):
+    """Percent changes compatible with two values that were each rounded to ``decimals`` decimals."""
+
+    new: float
+    old: float
+    decimals: int
+    estimate: float
+    ci: tuple[float, float]
+    method: str = "interval arithmetic on rounding intervals"
+
+    @property
+    def verdict(self) -> str:
+        return (f"{self.old:g} -> {self.new:g} (each rounded to {self.decimals} decimals) is a change of "
+                f"{self.estimate:+.1f}%; the rounding allows {self.ci[0]:+.1f}% to {self.ci[1]:+.1f}%.")
+
+    def allows(self, percent: float) -> bool:
+        """Whether a stated percent change is possible given the rounding of both values."""
+        return self.ci[0] - 1e-9 <= percent <= self.ci[1] + 1e-9
+
+
+def rounded_change_range(new, old, decimals=2) -> RoundedChange:
+    """Range of percent changes two rounded values allow (e.g. rates 0.23 -> 0.20 at 2 decimals: -17% to -9%)."""
+    d = _decimals(decimals)
+    validate.positive("new", new)
+    validate.positive("old", old)
+    half = 0.5 * 10 ** -d
+    lo_new, hi_new = max(new - half, 0.0), new + half
+    lo_old, hi_old = old - half, old + half
+    if lo_old <= 0:
+        raise ValueError(f"old must exceed half a rounding unit ({half:g}), got {old!r}")
+    est = 100 * (new / old - 1)
+    return RoundedChange(new=float(new), old=float(old), decimals=d, estimate=est,
+                         ci=(100 * (lo_new / hi_old - 1), 100 * (hi_new / lo_old - 1)))

@@ -467,3 +467,54 @@ def harmonise_to_pre2022(df: pd.DataFrame, region_col: str = "region", value_col
         for r, m in zip(out["region_pre2022"], out["merged_from"])
     ]
     return out.rename(columns={"region_pre2022": region_col})
+
+
+# ---------------------------------------------------------------- denominators
+def workforce_value(period: str, measure: str = "hired_employees", geography: str = "Kazakhstan",
+                    data_dir=DATA_DIR) -> tuple[float, str]:
+    """One labour-force-survey figure (value, source_id); LFS rows only, so enterprise counts never slip in."""
+    w = _get("workforce", data_dir)
+    sel = w[(w["period"] == period) & (w["measure"] == measure) & (w["geography"] == geography)
+            & w["sector"].isna() & (w["basis"] == "LFS")]
+    if sel.empty:
+        raise ValueError(f"no LFS {measure} figure for {geography} in period {period!r}")
+    row = sel.sort_values("approximate").iloc[0]
+    return float(row["value"]), str(row["source_id"])
+
+
+def implied_workers(data_dir=DATA_DIR) -> pd.DataFrame:
+    """Workers implied by the Ministry's own rate: injured / (rate per 1,000) x 1,000, per year (derived).
+
+    The rate is published to 2 decimals, so ``low``/``high`` give the range the rounding allows.
+    """
+    a = load_national_annual(data_dir, include_derived=False)
+    a = a[(a["system"] == "ministry") & a["preferred"]]
+    inj = a[a["measure"] == "injured"].set_index("year")
+    rate = a[a["measure"] == "rate_per_1000"].set_index("year")
+    rows = []
+    for year in sorted(set(inj.index) & set(rate.index)):
+        c, r = float(inj.loc[year, "value"]), float(rate.loc[year, "value"])
+        half = 0.005
+        rows.append({"year": int(year), "injured": c, "rate_per_1000": r, "workers": c / r * 1000,
+                     "low": c / (r + half) * 1000, "high": c / (r - half) * 1000, "derived": True,
+                     "formula": f"{c:g} / {r:g} x 1000 = {c / r * 1000:,.0f}",
+                     "source_ids": f"{inj.loc[year, 'source_id']}, {rate.loc[year, 'source_id']}"})
+    return pd.DataFrame(rows)
+
+
+def workers_for_years(years, data_dir=DATA_DIR) -> pd.DataFrame:
+    """Implied Ministry workers for each year, log-linearly interpolated (and flat-extrapolated) where missing.
+
+    Columns: year, workers, interpolated. All values are derived; interpolated ones doubly so.
+    """
+    iw = implied_workers(data_dir).set_index("year")["workers"]
+    import numpy as np
+
+    known_years = np.array(iw.index, dtype=float)
+    logw = np.log(iw.to_numpy(dtype=float))
+    out = []
+    for y in years:
+        y = int(y)
+        out.append({"year": y, "workers": float(np.exp(np.interp(y, known_years, logw))),
+                    "interpolated": y not in iw.index})
+    return pd.DataFrame(out)

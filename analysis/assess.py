@@ -1,0 +1,286 @@
+"""Composite assessments of press-release claims, built from the tested pieces in compare, consistency,
+dispersion, power and trend. One function per claim notebook; each returns a frozen result whose ``to_dict()``
+is the notebook's JSON results and whose ``verdict`` is its closing sentence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import compare, consistency, dispersion, power, trend, validate
+from .rates import fmt_p
+from .results import Result
+
+
+def _decimals_of(x: float) -> int:
+    text = f"{x:g}"
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+@dataclass(frozen=True)
+class ChangeAssessment(Result):
+    """Is a reported change between two periods real? (notebook 02)."""
+
+    current_count: int
+    reported_change_pct: float
+    previous_stated: int | None
+    implied_previous_counts: list[int]
+    previous_count: int
+    previous_derived: bool
+    consistent: bool
+    consistency: dict
+    exposure_ratio: float
+    alpha: float
+    rate_ratio: float
+    rate_ratio_ci: tuple[float, float]
+    change_pct: float
+    change_pct_ci: tuple[float, float]
+    p_value_exact: float
+    p_value_midp: float
+    p_value_score: float
+    p_value_range_over_baselines: tuple[float, float] | None
+    dispersion: float
+    dispersion_source: str
+    dispersion_annual_ci: tuple[float, float] | None
+    dispersion_nb_quarter: float | None
+    p_value_overdispersed: float
+    rate_ratio_ci_overdispersed: tuple[float, float]
+    p_value_overdispersed_nb: float | None
+    dispersion_to_lose_significance: float | None
+    dispersion_table: list[dict]
+    min_detectable_ratio: float
+    min_detectable_change_pct: float
+    power_for_observed_ratio: float
+    method: str = ("exact conditional binomial test (Poisson counts, as R poisson.test) with mid-p and score "
+                   "versions; quasi-Poisson score test for over-dispersion (variance φ·μ)")
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def significant_exact(self) -> bool:
+        return self.p_value_exact < self.alpha
+
+    @property
+    def significant_overdispersed(self) -> bool:
+        return self.p_value_overdispersed < self.alpha
+
+    @property
+    def verdict(self) -> str:
+        a = self.alpha
+        base = (f"the earlier count {self.previous_count} is derived from the published percent, not published"
+                if self.previous_derived else f"the earlier count {self.previous_count} is as stated")
+        cons = ("The published percent matches the counts." if self.consistent else
+                f"The published percent does NOT match the counts: {self.consistency['verdict']}")
+        exact = (f"Exact conditional test: rate ratio {self.rate_ratio:.3f} (95% CI {self.rate_ratio_ci[0]:.3f} to "
+                 f"{self.rate_ratio_ci[1]:.3f}), change {self.change_pct:+.1f}%, {fmt_p(self.p_value_exact)} "
+                 f"({'significant' if self.significant_exact else 'not significant'} at {a:g} under Poisson).")
+        od = (f"With over-dispersion φ = {self.dispersion:.2f} ({self.dispersion_source}) the quasi-Poisson "
+              f"{fmt_p(self.p_value_overdispersed)} ({'significant' if self.significant_overdispersed else 'not significant'})")
+        if self.p_value_overdispersed_nb is not None and self.dispersion_nb_quarter is not None:
+            od += (f"; if the extra variance is year-wide (negative binomial, φ = {self.dispersion_nb_quarter:.2f} at this "
+                   f"scale) {fmt_p(self.p_value_overdispersed_nb)}")
+        od += "."
+        flip = ("The result is not significant even under pure Poisson variation." if self.dispersion_to_lose_significance
+                is None else f"Significance is lost once φ ≥ {self.dispersion_to_lose_significance:.2f}.")
+        mdr = (f"With ~{self.previous_count} events, 80% power needs a true change of "
+               f"{self.min_detectable_change_pct:+.1f}% or more (power for the observed change: "
+               f"{100 * self.power_for_observed_ratio:.0f}%).")
+        if self.significant_exact and not self.significant_overdispersed:
+            call = "Verdict: fragile — real under a Poisson model, not robust to the over-dispersion the annual series shows."
+        elif self.significant_overdispersed:
+            call = "Verdict: the change is statistically meaningful even allowing for the estimated over-dispersion."
+        else:
+            call = "Verdict: not statistically meaningful — the change is within chance variation."
+        return " ".join([f"{self.current_count} vs {self.previous_count} ({base}).", cons, exact, od, flip, mdr, call])
+
+
+def assess_change(current_count, reported_change_pct, previous_count=None, pct_decimals=1, exposure_ratio=1.0,
+                  alpha=0.05, dispersion_value=None, annual_counts=None, annual_years=None) -> ChangeAssessment:
+    """Assess 'count c, down p% on a year earlier': back-calculate, check, test exactly and under over-dispersion.
+
+    ``dispersion_value`` None: φ is estimated from the annual series (quasi-Poisson Pearson χ²/df) and carried to
+    the period unchanged (conservative: extra variance proportional to the mean); the negative-binomial carry
+    (year-wide shocks) is reported beside it.
+    """
+    c = validate.count("current_count", current_count)
+    pct = validate.pct_change("reported_change_pct", reported_change_pct)
+    validate.alpha("alpha", alpha)
+    e = validate.positive("exposure_ratio", exposure_ratio)
+    back = consistency.baselines_for_percent(c, pct, pct_decimals)
+    notes = []
+    if previous_count is not None:
+        prev = validate.count("previous_count", previous_count)
+        check = consistency.check_percent(c, prev, pct, pct_decimals)
+        consistent, derived, check_d = check.consistent, False, check.to_dict()
+        p_range = None
+    else:
+        if not back.baselines:
+            raise ValueError(f"reported_change_pct {pct!r} at {pct_decimals} decimals allows no integer earlier count "
+                             f"for current_count {c}")
+        mid = c / (1 + pct / 100)
+        prev = min(back.baselines, key=lambda b: (abs(b - mid), b))
+        consistent, derived = True, True
+        check_d = back.to_dict()
+        over = consistency.compare_over_baselines(c, pct, pct_decimals, exposure_ratio=e, alpha=alpha)
+        p_range = tuple(over.p_range)
+        if len(back.baselines) > 1:
+            notes.append(f"{len(back.baselines)} earlier counts fit the rounded percent: {back.baselines}; "
+                         f"p ranges {p_range[0]:.4g}–{p_range[1]:.4g}")
+    cmp = compare.compare_counts(c, prev, e, alpha)
+
+    phi_ci = None
+    phi_nb = None
+    if dispersion_value is not None:
+        phi = validate.positive("dispersion", dispersion_value)
+        source = "set as a parameter"
+    else:
+        if annual_counts is None or annual_years is None:
+            raise ValueError("annual_counts and annual_years are needed to estimate the dispersion (or pass dispersion_value)")
+        est = dispersion.estimate_dispersion(annual_counts, annual_years)
+        q = dispersion.quarterly_phi(est.estimate, float(np.mean(annual_counts)), float(prev))
+        phi = max(1.0, est.estimate)
+        phi_nb = max(1.0, q.phi_negbin)
+        phi_ci = tuple(est.ci)
+        yrs = [int(y) for y in annual_years]
+        source = (f"Pearson χ²/df of a log-linear Poisson GLM on Ministry annual counts {min(yrs)}–{max(yrs)}, "
+                  f"carried unchanged to this period")
+    od = compare.compare_overdispersed(c, prev, phi, e, alpha)
+    od_nb = compare.compare_overdispersed(c, prev, phi_nb, e, alpha) if phi_nb is not None else None
+    flip = compare.dispersion_to_flip(c, prev, e, alpha)
+    phis = sorted(set(compare.DEFAULT_PHIS) | {round(phi, 3)} | ({round(phi_nb, 3)} if phi_nb else set()))
+    table = compare.dispersion_table(c, prev, e, tuple(phis), alpha)
+    mdr = power.minimum_detectable_ratio(prev, e, alpha=alpha)
+    pw = power.power_ratio(cmp.estimate, prev, e, alpha=alpha)
+    return ChangeAssessment(
+        current_count=c, reported_change_pct=pct, previous_stated=previous_count,
+        implied_previous_counts=list(back.baselines), previous_count=prev, previous_derived=derived,
+        consistent=consistent, consistency=check_d, exposure_ratio=e, alpha=alpha,
+        rate_ratio=cmp.estimate, rate_ratio_ci=tuple(cmp.ci), change_pct=cmp.pct_change, change_pct_ci=tuple(cmp.pct_ci),
+        p_value_exact=cmp.p_value, p_value_midp=cmp.p_midp, p_value_score=cmp.p_score,
+        p_value_range_over_baselines=p_range, dispersion=phi, dispersion_source=source, dispersion_annual_ci=phi_ci,
+        dispersion_nb_quarter=phi_nb, p_value_overdispersed=od.p_value, rate_ratio_ci_overdispersed=tuple(od.ci),
+        p_value_overdispersed_nb=None if od_nb is None else od_nb.p_value,
+        dispersion_to_lose_significance=flip.phi_flip, dispersion_table=table.to_frame().to_dict(orient="records"),
+        min_detectable_ratio=mdr.estimate, min_detectable_change_pct=mdr.pct_change,
+        power_for_observed_ratio=pw.estimate, notes=notes)
+
+
+@dataclass(frozen=True)
+class WindowAssessment(Result):
+    """Is a reported multi-year change real? (notebook 03)."""
+
+    measure: str
+    start_year: int
+    end_year: int
+    start_value: float
+    end_value: float
+    change_pct: float
+    reported_change_pct: float
+    consistent: bool
+    consistency: dict
+    rate_change_pct: float | None
+    rate_change_range: tuple[float, float] | None
+    rate_consistent: bool | None
+    exposure_ratio: float
+    p_value_endpoint_exact: float
+    change_pct_ci: tuple[float, float]
+    p_value_endpoint_overdispersed: float
+    change_pct_ci_overdispersed: tuple[float, float]
+    dispersion: float
+    dispersion_ci: tuple[float, float]
+    trend_years: tuple[int, int]
+    apc: float
+    apc_ci: tuple[float, float]
+    p_value_trend: float
+    apc_by_model: dict
+    alpha: float
+    method: str = ("endpoints: exact conditional binomial and quasi-Poisson score tests; whole series: log-linear "
+                   "quasi-Poisson GLM, APC = 100·(exp(β)−1) with t interval (Joinpoint's definition)")
+
+    @property
+    def verdict(self) -> str:
+        a = self.alpha
+        what = "counts" if self.measure == "count" else "rates per 1,000 workers"
+        cons = (f"The reported {self.reported_change_pct:+g}% matches the {what} {self.start_value:,.4g} → "
+                f"{self.end_value:,.4g} ({self.change_pct:+.1f}%)." if self.consistent else
+                f"The reported {self.reported_change_pct:+g}% does NOT match the {what} {self.start_value:,.4g} → "
+                f"{self.end_value:,.4g} ({self.change_pct:+.1f}%).")
+        if self.rate_change_range is not None and self.measure == "count":
+            cons += (f" The Ministry's own rate coefficient moved {self.rate_change_pct:+.1f}% (rounding allows "
+                     f"{self.rate_change_range[0]:+.1f}% to {self.rate_change_range[1]:+.1f}%), so the claim refers to "
+                     f"counts, not the rate.")
+        end = (f"Endpoint test {self.start_year}→{self.end_year}: {self.change_pct:+.1f}% (95% CI "
+               f"{self.change_pct_ci[0]:+.1f}% to {self.change_pct_ci[1]:+.1f}%), exact {fmt_p(self.p_value_endpoint_exact)}; "
+               f"with φ = {self.dispersion:.2f} {fmt_p(self.p_value_endpoint_overdispersed)}.")
+        tr = (f"The whole series {self.trend_years[0]}–{self.trend_years[1]} falls {self.apc:+.1f}% a year (95% CI "
+              f"{self.apc_ci[0]:+.1f}% to {self.apc_ci[1]:+.1f}%, quasi-Poisson {fmt_p(self.p_value_trend)}).")
+        end_sig = self.p_value_endpoint_exact < a
+        tr_sig = self.p_value_trend < a and self.apc_ci[1] < 0
+        if tr_sig and not end_sig:
+            call = ("Verdict: the two endpoints alone do not show a significant decline, but the decade-long downward "
+                    "trend does; the 5-year figure is consistent with it. A single year's value (e.g. 2024 at 1,448 "
+                    "instead of 1,408) or a break in the trend would change the endpoint reading.")
+        elif tr_sig and end_sig:
+            call = "Verdict: the decline is statistically meaningful both at the endpoints and as a trend."
+        elif end_sig:
+            call = "Verdict: the endpoints differ significantly but the whole series shows no clear trend."
+        else:
+            call = "Verdict: not statistically meaningful — neither the endpoints nor the trend show a clear decline."
+        return " ".join([cons, end, tr, call])
+
+
+def assess_window(years, counts, end_year, window_years, reported_change_pct, measure="count", workers=None,
+                  rates=None, alpha=0.05) -> WindowAssessment:
+    """Assess 'over N years the figure fell p%': consistency, endpoint tests and a whole-series trend.
+
+    ``workers`` (same length as ``years``) turns counts into rates for ``measure='rate'`` (exposure ratio and GLM
+    offset). ``rates`` (dict year -> published rate) lets the check say whether the claim matches the rate.
+    """
+    validate.alpha("alpha", alpha)
+    if measure not in ("count", "rate"):
+        raise ValueError(f"measure must be 'count' or 'rate', got {measure!r}")
+    years = [int(y) for y in years]
+    counts = [int(round(float(c))) for c in counts]
+    if len(years) != len(counts):
+        raise ValueError(f"years and counts must have the same length, got {len(years)} and {len(counts)}")
+    start_year = int(end_year) - int(window_years) + 1
+    for name, y in (("end_year", int(end_year)), ("start year", start_year)):
+        if y not in years:
+            raise ValueError(f"{name} {y} is not in the series years {years}")
+    i0, i1 = years.index(start_year), years.index(int(end_year))
+    x0, x1 = counts[i0], counts[i1]
+    pct = validate.pct_change("reported_change_pct", reported_change_pct)
+    d = _decimals_of(pct)
+    w = None if workers is None else [float(v) for v in workers]
+    if measure == "rate" and w is None:
+        raise ValueError("measure='rate' needs workers for every year")
+    e = 1.0 if measure == "count" else w[i1] / w[i0]
+    if measure == "count":
+        check = consistency.check_percent(x1, x0, pct, d)
+        consistent, check_d = check.consistent, check.to_dict()
+        start_value, end_value = float(x0), float(x1)
+    else:
+        start_value, end_value = x0 / w[i0] * 1000, x1 / w[i1] * 1000
+        exact = 100 * (end_value / start_value - 1)
+        consistent = abs(exact - pct) <= 0.5 * 10 ** -d + 1e-9
+        check_d = {"implied_percent": exact, "method": "rate = count / workers x 1000", "consistent": consistent}
+    rate_change = rate_range = rate_ok = None
+    if rates and start_year in rates and int(end_year) in rates:
+        rr = consistency.rounded_change_range(rates[int(end_year)], rates[start_year], 2)
+        rate_change, rate_range, rate_ok = rr.estimate, tuple(rr.ci), rr.allows(pct)
+    wk = w if measure == "rate" else None
+    ep = trend.endpoint_change(counts, years, start_year, int(end_year), workers=wk, alpha=alpha)
+    models = trend.trend_models(counts, years, workers=wk, alpha=alpha)
+    fits = {f.model: f for f in models.fits}
+    qp = fits["quasi-poisson"]
+    est = dispersion.estimate_dispersion(counts, years, exposure=wk)
+    return WindowAssessment(
+        measure=measure, start_year=start_year, end_year=int(end_year), start_value=start_value, end_value=end_value,
+        change_pct=100 * (end_value / start_value - 1), reported_change_pct=pct, consistent=consistent,
+        consistency=check_d, rate_change_pct=rate_change, rate_change_range=rate_range, rate_consistent=rate_ok,
+        exposure_ratio=e, p_value_endpoint_exact=ep.p_value, change_pct_ci=tuple(ep.ci),
+        p_value_endpoint_overdispersed=ep.p_overdispersed, change_pct_ci_overdispersed=tuple(ep.ci_overdispersed),
+        dispersion=ep.phi, dispersion_ci=tuple(est.ci), trend_years=(min(years), max(years)), apc=qp.estimate,
+        apc_ci=tuple(qp.ci), p_value_trend=qp.p_value,
+        apc_by_model={m: {"apc": f.estimate, "ci": list(f.ci), "p_value": f.p_value} for m, f in fits.items()},
+        alpha=alpha)
