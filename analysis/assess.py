@@ -284,3 +284,60 @@ def assess_window(years, counts, end_year, window_years, reported_change_pct, me
         apc_ci=tuple(qp.ci), p_value_trend=qp.p_value,
         apc_by_model={m: {"apc": f.estimate, "ci": list(f.ci), "p_value": f.p_value} for m, f in fits.items()},
         alpha=alpha)
+
+
+@dataclass(frozen=True)
+class SeasonalBaseline(Result):
+    """Was the earlier period unusually high for its place in the year? (regression to the mean)."""
+
+    previous_count: int
+    previous_year_total: float
+    previous_share: float
+    typical_share: float
+    typical_share_se: float
+    share_source: str
+    share_z: float
+    expected_current: float
+    expected_current_ci: tuple[float, float]
+    current_count: int
+    change_vs_expected_pct: float
+    p_value_vs_expected: float
+    method: str = ("share of the annual total by the period's last month from past cumulative releases; current "
+                   "count vs (typical share x previous year's total), exact Poisson test")
+
+    @property
+    def verdict(self) -> str:
+        high = "high" if self.share_z > 1 else "low" if self.share_z < -1 else "ordinary"
+        return (f"The earlier period held {100 * self.previous_share:.1f}% of its year's {self.previous_year_total:,.0f}; "
+                f"such periods typically hold {100 * self.typical_share:.1f}% (SE {100 * self.typical_share_se:.1f} points, "
+                f"{self.share_source}), so it was {high} (z = {self.share_z:+.1f}). At the typical share of last year's "
+                f"level the current period would expect {self.expected_current:,.0f} ({self.expected_current_ci[0]:,.0f} "
+                f"to {self.expected_current_ci[1]:,.0f}); {self.current_count} is {self.change_vs_expected_pct:+.1f}% "
+                f"against that ({fmt_p(self.p_value_vs_expected)}, exact Poisson). A change measured from a high base "
+                f"partly reflects regression to the mean.")
+
+
+def seasonal_baseline(current_count, previous_count, previous_year_total, typical_share, typical_share_se,
+                      share_source="", alpha=0.05) -> SeasonalBaseline:
+    """Compare the earlier period's share of its year with the typical share, and the current count with what the
+    typical share of last year's total predicts (exact Poisson p-value; share uncertainty in the interval)."""
+    from scipy import stats
+
+    from .rates import poisson_exact_pvalue
+
+    c = validate.count("current_count", current_count)
+    p = validate.count("previous_count", previous_count)
+    total = validate.positive("previous_year_total", previous_year_total)
+    s = validate.positive("typical_share", typical_share)
+    se = float(typical_share_se)
+    if se < 0:
+        raise ValueError(f"typical_share_se must be >= 0, got {typical_share_se!r}")
+    validate.alpha("alpha", alpha)
+    z_crit = stats.norm.ppf(1 - alpha / 2)
+    expected = s * total
+    return SeasonalBaseline(
+        previous_count=p, previous_year_total=total, previous_share=p / total, typical_share=s, typical_share_se=se,
+        share_source=share_source, share_z=(p / total - s) / se if se > 0 else float("nan"),
+        expected_current=expected, expected_current_ci=(max(0.0, (s - z_crit * se) * total), (s + z_crit * se) * total),
+        current_count=c, change_vs_expected_pct=100 * (c / expected - 1),
+        p_value_vs_expected=poisson_exact_pvalue(c, expected))
