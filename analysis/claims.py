@@ -30,7 +30,8 @@ OPTIONS = {  # notebook parameter -> command-line option, for error messages
     "pct_decimals": "--decimals", "current_label": "--labels", "previous_label": "--labels",
     "exposure_ratio": "--exposure-ratio", "dispersion": "--dispersion", "alpha": "--alpha", "end_year": "--end-year",
     "years": "--years", "measure": "--measure", "year": "--year", "months": "--months", "ytd_count": "--count",
-    "ytd_change_pct": "--change-pct", "target_months": "--target-months",
+    "ytd_change_pct": "--change-pct", "target_months": "--target-months", "deaths": "--deaths",
+    "event_deaths": "--event-deaths", "deaths_reference_year": "--reference-year", "period_months": "--period-months",
 }
 
 
@@ -48,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="period labels (default 2025-Q1 2024-Q1)")
     q.add_argument("--exposure-ratio", type=float, default=1.0, help="workers now / workers then (default 1)")
     q.add_argument("--dispersion", type=float, default=None, help="over-dispersion φ (default: estimated)")
+    q.add_argument("--deaths", type=int, default=None, help="deaths in the current period (optional)")
+    q.add_argument("--event-deaths", type=int, default=0, help="of which in one mass-casualty event")
+    q.add_argument("--reference-year", type=int, default=2024, help="year whose deaths are the reference")
+    q.add_argument("--period-months", type=int, default=3, help="length of the current period in months")
 
     t = sub.add_parser("trend", help="is a multi-year decline real? (03_five_year_trend)")
     t.add_argument("--end-year", type=int, default=2024)
@@ -76,6 +81,9 @@ def notebook_parameters(args: argparse.Namespace) -> dict:
                  pct_decimals=args.decimals, current_label=args.labels[0], previous_label=args.labels[1],
                  exposure_ratio=args.exposure_ratio, alpha=args.alpha, dispersion=args.dispersion)
         params.check_quarterly(**p, results_dir=rd)
+        p.update(deaths=args.deaths, event_deaths=args.event_deaths, deaths_reference_year=args.reference_year,
+                 period_months=args.period_months)
+        params.check_deaths(**{k: p[k] for k in ("deaths", "event_deaths", "deaths_reference_year", "period_months")})
     elif args.mode == "trend":
         from .data import national_series
 

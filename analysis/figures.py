@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: notebooks render in CI and in papermill without a display
-
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import seaborn as sns
 
 PALETTE = "colorblind"
 
 
 def setup() -> None:
-    """Seaborn theme used by every report (readable on a reviewer's screen)."""
+    """Seaborn theme used by every report; inline figures inside a kernel even when MPLBACKEND says otherwise."""
+    try:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+        if ip is not None and getattr(ip, "kernel", None) is not None:
+            ip.run_line_magic("matplotlib", "inline")
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        pass
     sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, rc={"figure.dpi": 100, "savefig.dpi": 100})
     plt.rcParams["figure.figsize"] = (8.5, 4.8)
 

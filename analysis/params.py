@@ -34,6 +34,19 @@ def check_quarterly(*, current_count, reported_change_pct, previous_count, pct_d
     validate.path_like("results_dir", results_dir)
 
 
+def check_deaths(*, deaths, event_deaths, deaths_reference_year, period_months) -> None:
+    """The optional deaths section of 02_quarterly_change."""
+    if deaths is not None:
+        validate.count("deaths", deaths)
+        validate.count("event_deaths", event_deaths)
+        if event_deaths > deaths:
+            raise ValueError(f"event_deaths must not exceed deaths ({deaths}), got {event_deaths!r}")
+    validate.positive_int("deaths_reference_year", deaths_reference_year)
+    validate.positive_int("period_months", period_months)
+    if period_months > 12:
+        raise ValueError(f"period_months must be between 1 and 12, got {period_months!r}")
+
+
 def check_trend(*, end_year, years, reported_change_pct, measure, alpha, results_dir,
                 available_years=None) -> None:
     """Parameters of 03_five_year_trend: a window ending in ``end_year`` spanning ``years`` calendar years."""
