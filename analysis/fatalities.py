@@ -1,0 +1,494 @@
+"""Deaths at work: both statistical systems side by side, fatal share of injuries, year-on-year changes, and what
+mass-casualty events (clusters of deaths) do to Poisson inference.
+
+* Deaths are never merged across systems: the Ministry of Labour (labour inspection) and the Bureau of National
+  Statistics (BNS) are analysed separately, each within itself.
+* Fatal share = deaths / injured (Ministry; injured include fatal) or deaths / victims (BNS), with Clopper-Pearson
+  ("beta") intervals from statsmodels' ``proportion_confint``.
+* Year-on-year changes use :func:`analysis.compare.compare_counts` (exact conditional binomial test, as R
+  ``poisson.test``). Where a system's annual count is missing (Ministry 2023), the longest same-months
+  year-to-date pair is compared instead (2023-01..10 vs 2022-01..10).
+* Clustering: if accidents arrive as a Poisson process and accident *k* kills K_k people (i.i.d. sizes), the
+  annual death count is compound Poisson with variance/mean φ = E[K²]/E[K]. The plug-in estimate treats every death
+  not in a listed event (data/events.csv) as a single-death accident, so it is a lower bound; the "pairs" variant
+  treats all those deaths as two-death accidents (an upper sensitivity for unlisted small clusters).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
+
+from . import data, validate
+from .compare import compare_counts, compare_overdispersed, dispersion_to_flip, exact_pvalue
+from .dispersion import estimate_dispersion
+from .rates import fmt_num, fmt_p, garwood_interval
+from .results import Result
+
+DENOMINATOR = {"ministry": "injured", "bns": "victims"}
+SYSTEM_LABEL = {"ministry": "Ministry", "bns": "BNS"}
+CLOPPER_PEARSON = "Clopper-Pearson exact binomial interval (statsmodels proportion_confint, method='beta')"
+COMPOUND = "compound-Poisson variance inflation φ = E[K²]/E[K] of deaths per accident"
+
+
+# ---------------------------------------------------------------- inputs
+def _annual(system: str, measure: str, data_dir) -> pd.DataFrame:
+    df = data.load_national_annual(data_dir)
+    sel = df[(df["system"] == system) & (df["measure"] == measure) & df["preferred"]]
+    return sel[["year", "value", "derived", "source_id"]].sort_values("year").reset_index(drop=True)
+
+
+def _ytd(system: str, measure: str, data_dir) -> pd.DataFrame:
+    df = data.load_national_ytd(data_dir)
+    sel = df[(df["system"] == system) & (df["measure"] == measure) & df["preferred"]]
+    return sel[["year", "period", "last_month", "value", "derived", "source_id"]].reset_index(drop=True)
+
+
+def valid_end_years(data_dir=data.DATA_DIR) -> list[int]:
+    """Years that can end the analysis: from the first year with a year-on-year change of deaths in either system
+    to the last year with any published death count (annual or year-to-date)."""
+    years = []
+    for system in data.SYSTEMS:
+        y = sorted(_annual(system, "fatal", data_dir)["year"])
+        years += [b for a, b in zip(y, y[1:]) if b == a + 1]
+    last = max(int(_annual(s, "fatal", data_dir)["year"].max()) for s in data.SYSTEMS)
+    last = max(last, int(_ytd("ministry", "fatal", data_dir)["year"].max()))
+    return list(range(min(years), last + 1))
+
+
+def _check_end_year(end_year, data_dir) -> int:
+    validate.one_of("end_year", end_year, valid_end_years(data_dir))
+    return int(end_year)
+
+
+def events_in(year: int, period: str, data_dir=data.DATA_DIR) -> pd.DataFrame:
+    """Listed mass-casualty events whose date falls inside ``period`` of ``year`` (annual: any date in the year;
+    an event without a date counts only for the whole year)."""
+    ev = data.load_events(data_dir)
+    ev = ev[ev["year"] == year].copy()
+    _, m0, m1 = data.period_months(period)
+    month = pd.to_numeric(ev["date"].str[5:7], errors="coerce")
+    whole_year = m0 == 1 and m1 == 12
+    keep = (month.between(m0, m1)) | (month.isna() & whole_year)
+    return ev[keep].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- deaths by system
+def deaths_by_year(end_year: int, alpha: float = 0.05, data_dir=data.DATA_DIR) -> pd.DataFrame:
+    """Annual deaths of each system up to ``end_year`` with Garwood intervals (long: one row per system-year),
+    plus the listed events' deaths in that year."""
+    end_year = _check_end_year(end_year, data_dir)
+    a = validate.alpha("alpha", alpha)
+    rows = []
+    for system in data.SYSTEMS:
+        for r in _annual(system, "fatal", data_dir).itertuples():
+            if r.year > end_year:
+                continue
+            lo, hi = garwood_interval(int(r.value), a)
+            ev = events_in(int(r.year), str(r.year), data_dir)
+            rows.append({"system": system, "year": int(r.year), "deaths": int(r.value), "derived": bool(r.derived),
+                         "ci_low": lo, "ci_high": hi, "listed_event_deaths": int(ev["deaths"].sum()),
+                         "source_id": r.source_id})
+    return pd.DataFrame(rows).sort_values(["year", "system"]).reset_index(drop=True)
+
+
+def deaths_wide(end_year: int, data_dir=data.DATA_DIR) -> pd.DataFrame:
+    """The two systems' annual deaths side by side (year, ministry, bns, gap_pct = bns/ministry - 1)."""
+    d = deaths_by_year(end_year, data_dir=data_dir)
+    w = d.pivot(index="year", columns="system", values="deaths").reindex(columns=list(data.SYSTEMS))
+    w["gap_pct"] = 100 * (w["bns"] / w["ministry"] - 1)
+    return w.reset_index().rename_axis(columns=None)
+
+
+def partial_deaths(end_year: int, data_dir=data.DATA_DIR) -> pd.DataFrame:
+    """Ministry year-to-date death counts for years up to ``end_year`` whose full-year count is not published."""
+    end_year = _check_end_year(end_year, data_dir)
+    have = set(_annual("ministry", "fatal", data_dir)["year"])
+    y = _ytd("ministry", "fatal", data_dir)
+    y = y[(y["year"] <= end_year) & ~y["year"].isin(have)]
+    return y.sort_values(["year", "last_month"]).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- fatal share
+def fatal_shares(end_year: int, alpha: float = 0.05, data_dir=data.DATA_DIR) -> pd.DataFrame:
+    """Fatal share of injuries per year and system, each within its own system, with Clopper-Pearson intervals.
+
+    Annual rows where both counts exist; for a year without an annual pair the longest year-to-date period with
+    both (flagged ``partial``). Columns: system, period, year, partial, deaths, denominator, share_pct, ci_low_pct,
+    ci_high_pct, derived (either input derived)."""
+    end_year = _check_end_year(end_year, data_dir)
+    a = validate.alpha("alpha", alpha)
+    rows = []
+    for system, den in DENOMINATOR.items():
+        f = _annual(system, "fatal", data_dir).set_index("year")
+        n = _annual(system, den, data_dir).set_index("year")
+        annual_years = sorted(set(f.index) & set(n.index))
+        for y in annual_years:
+            rows.append((system, str(y), int(y), False, f.loc[y], n.loc[y]))
+        fy, ny = _ytd(system, "fatal", data_dir), _ytd(system, den, data_dir)
+        both = fy.merge(ny, on=["year", "period", "last_month"], suffixes=("_f", "_n"))
+        both = both[~both["year"].isin(annual_years)].sort_values("last_month").groupby("year").tail(1)
+        for r in both.itertuples():
+            rows.append((system, r.period, int(r.year), True,
+                         pd.Series({"value": r.value_f, "derived": r.derived_f}),
+                         pd.Series({"value": r.value_n, "derived": r.derived_n})))
+    out = []
+    for system, period, year, partial, fr, nr in rows:
+        if year > end_year:
+            continue
+        k, n = int(fr["value"]), int(nr["value"])
+        lo, hi = proportion_confint(k, n, alpha=a, method="beta")
+        out.append({"system": system, "period": period, "year": year, "partial": partial, "deaths": k,
+                    "denominator": n, "denominator_measure": DENOMINATOR[system], "share_pct": 100 * k / n,
+                    "ci_low_pct": 100 * float(lo), "ci_high_pct": 100 * float(hi),
+                    "derived": bool(fr["derived"]) or bool(nr["derived"])})
+    return pd.DataFrame(out).sort_values(["system", "year"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ShareHomogeneity(Result):
+    """Chi-square test that the fatal share is the same in every (annual) year of one system."""
+
+    system: str
+    years: tuple[int, ...]
+    chi2: float
+    df: int
+    p_value: float
+    pooled_share_pct: float
+    min_share_pct: float
+    max_share_pct: float
+    alpha: float
+    phi: float
+    p_value_at_phi: float
+    method: str = "Pearson chi-square test of homogeneity (deaths vs non-fatal injuries by year)"
+    assumptions: str = "each year's deaths binomial given its injured count; years independent"
+
+    @property
+    def verdict(self) -> str:
+        same = self.p_value > self.alpha
+        return (
+            f"{self.method}, {SYSTEM_LABEL[self.system]} {self.years[0]}–{self.years[-1]} ({len(self.years)} years): "
+            f"χ² = {self.chi2:.2f} on {self.df} df, {fmt_p(self.p_value)}; shares {self.min_share_pct:.1f}% to "
+            f"{self.max_share_pct:.1f}% (pooled {self.pooled_share_pct:.1f}%): "
+            + ("no evidence that the fatal share differs between years" if same
+               else "the fatal share differs between years by more than binomial noise")
+            + (f"; with deaths clustered (χ²/φ, φ = {self.phi:.2f}) {fmt_p(self.p_value_at_phi)}." if self.phi != 1
+               else ".")
+        )
+
+
+def share_homogeneity(shares: pd.DataFrame, system: str = "ministry", alpha: float = 0.05,
+                      phi: float = 1.0) -> ShareHomogeneity:
+    """Test equal fatal shares across the annual rows of ``shares`` (from :func:`fatal_shares`) for one system.
+
+    ``phi`` > 1 divides χ² by φ (deaths clustered in accidents inflate the binomial variance of the deaths)."""
+    validate.one_of("system", system, data.SYSTEMS)
+    a = validate.alpha("alpha", alpha)
+    f = validate.positive("phi", phi)
+    s = shares[(shares["system"] == system) & ~shares["partial"]]
+    if len(s) < 2:
+        raise ValueError(f"shares must hold at least 2 annual years for system {system!r}, got {len(s)}")
+    table = np.column_stack([s["deaths"], s["denominator"] - s["deaths"]])
+    chi2, p, df, _ = stats.chi2_contingency(table, correction=False)
+    return ShareHomogeneity(system=system, years=tuple(int(y) for y in s["year"]), chi2=float(chi2), df=int(df),
+                            p_value=float(p), pooled_share_pct=100 * s["deaths"].sum() / s["denominator"].sum(),
+                            min_share_pct=float(s["share_pct"].min()), max_share_pct=float(s["share_pct"].max()),
+                            alpha=a, phi=f, p_value_at_phi=float(stats.chi2.sf(chi2 / f, df)))
+
+
+# ---------------------------------------------------------------- clustering
+def _phi(total: float, sizes) -> tuple[float, float]:
+    """(φ with unlisted deaths as singles, φ with unlisted deaths as pairs) for ``total`` deaths and event sizes."""
+    k = np.asarray(sizes, float)
+    rest = total - k.sum()
+    if rest < 0:
+        raise ValueError(f"total deaths {total:g} are fewer than the listed events' deaths {k.sum():g}")
+    return (rest + (k**2).sum()) / total, (2 * rest + (k**2).sum()) / total
+
+
+@dataclass(frozen=True)
+class ClusterInflation(Result):
+    """Compound-Poisson variance inflation of annual deaths from the listed mass-casualty events."""
+
+    system: str
+    start: int
+    end: int
+    years: tuple[int, ...]
+    imputed_years: tuple[int, ...]
+    total_deaths: float
+    n_events: int
+    event_deaths: int
+    sum_k2: float
+    largest_event: str
+    largest_deaths: int
+    estimate: float
+    phi_without_largest: float
+    phi_unlisted_pairs: float
+    per_year: tuple[tuple[int, float], ...]
+    method: str = COMPOUND
+    assumptions: str = (
+        "accidents arrive as a Poisson process with i.i.d. death counts K; deaths not in a listed event are "
+        "single-death accidents (so φ is a lower bound); years without a published total are imputed by the "
+        "mean of the published years in the window"
+    )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Per-year φ as a table: system, year, phi_year, imputed_total."""
+        return pd.DataFrame([{"system": self.system, "year": y, "phi_year": f, "imputed_total": y in self.imputed_years}
+                             for y, f in self.per_year])
+
+    @property
+    def verdict(self) -> str:
+        imp = f" ({', '.join(map(str, self.imputed_years))} imputed)" if self.imputed_years else ""
+        return (
+            f"{self.method}, {SYSTEM_LABEL[self.system]} {self.start}–{self.end}{imp}: {self.n_events} listed events "
+            f"with {self.event_deaths} of about {self.total_deaths:.0f} deaths give φ = {fmt_num(self.estimate, 3)}; "
+            f"without the largest ({self.largest_event}, {self.largest_deaths} dead) φ = "
+            f"{fmt_num(self.phi_without_largest, 3)}; if all other deaths came in pairs φ = "
+            f"{fmt_num(self.phi_unlisted_pairs, 3)}. Poisson variances of annual deaths should be multiplied by "
+            "about this much; one extra event of Kostenko's size would raise it further."
+        )
+
+
+def events_first_year(data_dir=data.DATA_DIR) -> int:
+    """First year from which data/events.csv lists dated events (earlier years are not covered)."""
+    ev = data.load_events(data_dir)
+    return int(ev.loc[ev["date"].notna(), "year"].min())
+
+
+def cluster_inflation(system: str, end_year: int, data_dir=data.DATA_DIR) -> ClusterInflation:
+    """φ = E[K²]/E[K] over the years the events file covers (its first dated year) up to ``end_year``.
+
+    For an ``end_year`` before that coverage the window is the first covered year alone: the cluster-size
+    distribution is then borrowed from later years (stated in the result's ``start``/``end``)."""
+    validate.one_of("system", system, data.SYSTEMS)
+    start = events_first_year(data_dir)
+    end_year = max(_check_end_year(end_year, data_dir), start)
+    f = _annual(system, "fatal", data_dir).set_index("year")["value"]
+    years = list(range(start, end_year + 1))
+    published = [y for y in years if y in f.index]
+    if not published:
+        raise ValueError(f"no published {system} deaths in {start}–{end_year}")
+    fill = float(f.loc[published].mean())
+    totals = {y: float(f.loc[y]) if y in f.index else fill for y in years}
+    ev = data.load_events(data_dir)
+    ev = ev[ev["year"].between(start, end_year)]
+    sizes = ev["deaths"].to_numpy()
+    total = sum(totals.values())
+    phi, phi_pairs = _phi(total, sizes)
+    if len(sizes):
+        big = ev.loc[ev["deaths"].idxmax()]
+        largest, kmax = f"{big['site']} {big['year']}", int(big["deaths"])
+        rest = np.delete(sizes, int(np.argmax(sizes)))
+        phi_wo, _ = _phi(total - kmax, rest)
+    else:
+        largest, kmax, phi_wo = "none", 0, phi
+    per_year = tuple((y, float(_phi(totals[y], ev.loc[ev["year"] == y, "deaths"])[0])) for y in years)
+    return ClusterInflation(system=system, start=start, end=end_year, years=tuple(years),
+                            imputed_years=tuple(y for y in years if y not in f.index), total_deaths=total,
+                            n_events=len(sizes), event_deaths=int(sizes.sum()), sum_k2=float((sizes**2).sum()),
+                            largest_event=largest, largest_deaths=kmax, estimate=float(phi),
+                            phi_without_largest=float(phi_wo), phi_unlisted_pairs=float(phi_pairs),
+                            per_year=per_year)
+
+
+def trend_dispersion(system: str, end_year: int, alpha: float = 0.05, data_dir=data.DATA_DIR):
+    """Quasi-Poisson φ of the system's published annual deaths around a log-linear trend (analysis.dispersion);
+    None when the system has fewer than 4 annual counts up to ``end_year`` (no residual df worth the name)."""
+    d = deaths_by_year(end_year, alpha, data_dir)
+    d = d[d["system"] == system]
+    if len(d) < 4:
+        return None
+    return estimate_dispersion(d["deaths"].tolist(), d["year"].tolist(), alpha=alpha)
+
+
+def dispersions(end_year: int, alpha: float = 0.05, data_dir=data.DATA_DIR) -> dict[str, dict[str, float | None]]:
+    """The two over-dispersion views per system used to re-test changes: {'cluster': {system: φ}, 'trend': ...}.
+
+    'cluster' is the compound-Poisson φ of :func:`cluster_inflation`; 'trend' the quasi-Poisson φ around a
+    log-linear trend, floored at 1 (an estimate below 1 is read as no over-dispersion), None if not estimable."""
+    out: dict[str, dict[str, float | None]] = {"cluster": {}, "trend": {}}
+    for system in data.SYSTEMS:
+        out["cluster"][system] = cluster_inflation(system, end_year, data_dir).estimate
+        t = trend_dispersion(system, end_year, alpha, data_dir)
+        out["trend"][system] = None if t is None else max(1.0, t.estimate)
+    return out
+
+
+# ---------------------------------------------------------------- changes
+def comparable_pairs(end_year: int, data_dir=data.DATA_DIR) -> pd.DataFrame:
+    """Consecutive-year pairs of death counts within each system up to ``end_year``.
+
+    Annual pairs where both years are published (or derived); for a Ministry year without an annual count, the
+    longest same-months year-to-date pair with the year before (kind 'same months')."""
+    end_year = _check_end_year(end_year, data_dir)
+    rows = []
+    for system in data.SYSTEMS:
+        f = _annual(system, "fatal", data_dir).set_index("year")
+        for y in f.index:
+            if y - 1 in f.index and y <= end_year:
+                rows.append({"system": system, "kind": "annual", "period": str(y), "previous_period": str(y - 1),
+                             "year": int(y), "x1": int(f.loc[y, "value"]), "x0": int(f.loc[y - 1, "value"]),
+                             "x1_derived": bool(f.loc[y, "derived"]), "x0_derived": bool(f.loc[y - 1, "derived"])})
+        yt = _ytd(system, "fatal", data_dir)
+        for y in sorted(set(yt["year"]) - set(f.index)):
+            if y > end_year:
+                continue
+            cur = yt[yt["year"] == y].merge(yt[yt["year"] == y - 1], on="last_month", suffixes=("", "_0"))
+            cur = cur[cur["period"].str[4:] == cur["period_0"].str[4:]]
+            if cur.empty:
+                continue
+            r = cur.sort_values("last_month").iloc[-1]
+            rows.append({"system": system, "kind": "same months", "period": r["period"],
+                         "previous_period": r["period_0"], "year": int(y), "x1": int(r["value"]),
+                         "x0": int(r["value_0"]), "x1_derived": bool(r["derived"]), "x0_derived": bool(r["derived_0"])})
+    return pd.DataFrame(rows).sort_values(["system", "year"]).reset_index(drop=True)
+
+
+def _event_label(r) -> str:
+    return f"{r.site} ({r.date if isinstance(r.date, str) else r.year}, {r.deaths} dead)"
+
+
+def leave_one_event_out(system: str, period: str, previous_period: str, x1: int, x0: int, alpha: float = 0.05,
+                        data_dir=data.DATA_DIR) -> pd.DataFrame:
+    """Re-test x1 vs x0 with each listed event's deaths subtracted from the period it fell in, then with all of
+    them subtracted ('all listed events'). Columns: event, in_period, deaths, x1, x0, rate_ratio, p_value,
+    significant."""
+    a = validate.alpha("alpha", alpha)
+    rows = []
+    e1 = events_in(int(period[:4]), period, data_dir).assign(side="x1")
+    e0 = events_in(int(previous_period[:4]), previous_period, data_dir).assign(side="x0")
+    def test(n1: int, n0: int) -> dict:
+        n1, n0 = max(n1, 0), max(n0, 0)
+        p = exact_pvalue(n1, n0)
+        return {"x1": n1, "x0": n0, "rate_ratio": n1 / n0 if n0 else math.inf, "p_value": p, "significant": p <= a}
+
+    for r in pd.concat([e1, e0], ignore_index=True).itertuples():
+        n1 = x1 - r.deaths if r.side == "x1" else x1
+        n0 = x0 - r.deaths if r.side == "x0" else x0
+        rows.append({"system": system, "period": period, "event": _event_label(r),
+                     "in_period": period if r.side == "x1" else previous_period, "deaths": int(r.deaths),
+                     **test(n1, n0)})
+    if len(e1) + len(e0) > 1:
+        rows.append({"system": system, "period": period, "event": "all listed events", "in_period": "both",
+                     "deaths": int(e1["deaths"].sum() + e0["deaths"].sum()),
+                     **test(x1 - int(e1["deaths"].sum()), x0 - int(e0["deaths"].sum()))})
+    cols = ["system", "period", "event", "in_period", "deaths", "x1", "x0", "rate_ratio", "p_value", "significant"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def death_changes(end_year: int, alpha: float = 0.05, data_dir=data.DATA_DIR) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Year-on-year changes of deaths within each system: exact conditional test (compare_counts), Holm adjustment
+    within system, leave-one-event-out sensitivity, the dispersion φ that would flip the result, and quasi-Poisson
+    score p-values at the system's cluster and trend dispersions (:func:`dispersions`).
+
+    Returns (changes, leave_one_out): one row per change, and one row per (change, event)."""
+    a = validate.alpha("alpha", alpha)
+    phi = dispersions(end_year, a, data_dir)
+    pairs = comparable_pairs(end_year, data_dir)
+    rows, loo_all = [], []
+    for r in pairs.itertuples():
+        c = compare_counts(r.x1, r.x0, alpha=a)
+        loo = leave_one_event_out(r.system, r.period, r.previous_period, r.x1, r.x0, a, data_dir)
+        single = loo[loo["event"] != "all listed events"]
+        allrow = loo[loo["event"] == "all listed events"]
+        p_all = (allrow["p_value"].iloc[0] if len(allrow) else single["p_value"].iloc[0] if len(single)
+                 else c.p_value)
+        row = {"system": r.system, "kind": r.kind, "period": r.period, "previous_period": r.previous_period,
+               "x1": r.x1, "x0": r.x0, "x1_derived": r.x1_derived, "x0_derived": r.x0_derived,
+               "rate_ratio": c.estimate, "ci_low": c.ci[0], "ci_high": c.ci[1], "pct_change": c.pct_change,
+               "p_value": c.p_value, "p_midp": c.p_midp, "significant": c.significant,
+               "events": "; ".join(single["event"]), "n_events": len(single),
+               "p_without_events": float(p_all),
+               "p_loo_min": float(single["p_value"].min()) if len(single) else math.nan,
+               "p_loo_max": float(single["p_value"].max()) if len(single) else math.nan,
+               "events_flip": bool(len(loo) and (loo["significant"] != c.significant).any()),
+               "phi_flip": dispersion_to_flip(r.x1, r.x0, alpha=a).phi_flip}
+        for label, by_system in phi.items():
+            f = by_system[r.system]
+            row[f"phi_{label}"] = f
+            row[f"p_quasi_{label}"] = (math.nan if f is None
+                                       else compare_overdispersed(r.x1, r.x0, phi=f, alpha=a).p_value)
+        rows.append(row)
+        loo_all.append(loo)
+    out = pd.DataFrame(rows)
+    out["p_holm"] = np.nan
+    for _system, idx in out.groupby("system").groups.items():
+        out.loc[idx, "p_holm"] = multipletests(out.loc[idx, "p_value"], method="holm")[1]
+    loo = pd.concat(loo_all, ignore_index=True) if loo_all else pd.DataFrame()
+    return out, loo
+
+
+# ---------------------------------------------------------------- verdict
+def _change_text(r) -> str:
+    return (f"{SYSTEM_LABEL[r.system]} {r.period} vs {r.previous_period}, {r.x1} vs {r.x0}, rate ratio "
+            f"{r.rate_ratio:.3f} ({{level}}% CI {r.ci_low:.3f} to {r.ci_high:.3f}), {fmt_p(r.p_value)}")
+
+
+def verdict(changes: pd.DataFrame, shares: pd.DataFrame, homogeneity: ShareHomogeneity,
+            cluster: ClusterInflation, trend=None, alpha: float = 0.05) -> str:
+    """The notebook's verdict: test, estimates with intervals, and what would change the conclusion.
+
+    ``trend`` is the same system's :func:`trend_dispersion` (or None)."""
+    a = validate.alpha("alpha", alpha)
+    phis = [cluster.estimate] + ([] if trend is None else [trend.estimate])
+    level = f"{100 * (1 - a):g}"
+    n_sys = changes.groupby("system").size()
+    counts = ", ".join(f"{n} {SYSTEM_LABEL[s]}" for s, n in n_sys.items())
+    sig = changes[changes["significant"]]
+    s = (f"Exact conditional tests (compare_counts, as R poisson.test) of {len(changes)} year-on-year changes in "
+         f"deaths, each within one system ({counts}): ")
+    if len(sig):
+        s += (f"{len(sig)} significant at {a:g} (" + "; ".join(_change_text(r).format(level=level)
+                                                        for r in sig.itertuples()) + ")")
+        n_holm = int((changes["p_holm"] <= a).sum())
+        s += f", {'none' if n_holm == 0 else n_holm} after Holm adjustment within system. "
+    else:
+        big = changes.loc[changes["p_value"].idxmin()]
+        s += (f"none significant at {a:g}; the smallest p is " + _change_text(big).format(level=level) + ". ")
+    flips = changes[changes["events_flip"]]
+    if len(flips):
+        s += ("Leaving one listed event out changes the conclusion for " + "; ".join(
+            f"{SYSTEM_LABEL[r.system]} {r.period} vs {r.previous_period} (p = {r.p_value:.3f} with the events, "
+            + (f"{r.p_loo_min:.3f} without {r.events}" if r.n_events == 1
+               else f"{r.p_loo_min:.3f} to {r.p_loo_max:.3f} without one of them")
+            + ")" for r in flips.itertuples()) + ". ")
+    else:
+        s += "Leaving any listed mass-casualty event out changes no conclusion. "
+    s += (f"Deaths come in clusters: the compound-Poisson inflation over {SYSTEM_LABEL[cluster.system]} "
+          f"{cluster.start}–{cluster.end} is φ = {cluster.estimate:.2f} ({cluster.phi_without_largest:.2f} without "
+          f"{cluster.largest_event}, {cluster.largest_deaths} dead)")
+    if trend is not None:
+        s += f" and the scatter of annual deaths around a log-linear trend gives φ = {trend.estimate:.2f}"
+    if len(sig):
+        flip = sig["phi_flip"].dropna()
+        if len(flip):
+            s += (f"; the significant change(s) survive only φ < {flip.max():.2f}, "
+                  + ("so allowing for over-dispersion no change in deaths is distinguishable from noise. "
+                     if flip.max() < min(phis) else
+                     "so they survive the smaller dispersion estimate but not the larger. "
+                     if flip.max() < max(phis) else "so they survive the estimated over-dispersion. "))
+        else:
+            s += ". "
+    else:
+        s += ", which only widens the intervals further. "
+    ms = shares[(shares["system"] == homogeneity.system) & ~shares["partial"]].iloc[-1]
+    s += (f"The {SYSTEM_LABEL[homogeneity.system]} fatal share of injuries was {ms.share_pct:.1f}% in {ms.period} "
+          f"({level}% Clopper-Pearson CI {ms.ci_low_pct:.1f}% to {ms.ci_high_pct:.1f}%), between "
+          f"{homogeneity.min_share_pct:.1f}% and {homogeneity.max_share_pct:.1f}% over {homogeneity.years[0]}–"
+          f"{homogeneity.years[-1]} (χ² homogeneity {fmt_p(homogeneity.p_value)}; "
+          f"{fmt_p(homogeneity.p_value_at_phi)} allowing for clustering). ")
+    sm = changes[changes["kind"] == "same months"]
+    for r in sm.itertuples():
+        s += (f"{r.period[:4]} has no full-year {SYSTEM_LABEL[r.system]} count: {r.x1} deaths in {r.period} vs "
+              f"{r.x0} in {r.previous_period}, {fmt_p(r.p_value)} ({fmt_p(r.p_without_events)} without the listed "
+              "events). ")
+    s += ("What would change this: a published full-year 2023 Ministry count, a complete register of multi-death "
+          "accidents (a larger φ), or a dispersion below the flip values above.")
+    return s
