@@ -1,0 +1,494 @@
+"""The report builder (analysis.build) and the single-notebook runner (analysis.render).
+
+Every test builds tiny throwaway notebooks written into tmp_path, through the builder's --notebooks/--out options,
+so nothing here depends on the project's real notebooks or touches reports/.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+import analysis.io
+from analysis import build, render
+from analysis.paths import ROOT
+
+pytestmark = pytest.mark.notebook
+
+PY = sys.executable
+
+
+def write_notebook(path: Path, body: str = "", params: str | None = None, stem: str | None = None) -> Path:
+    """A tiny notebook: a tagged parameters cell, an optional body, and a cell writing the results JSON."""
+    stem = stem or path.stem
+    params = params if params is not None else 'x = 2\nlabel = "plain"\nresults_dir = "reports/results"\n'
+    nb = new_notebook()
+    pcell = new_code_cell(params)
+    pcell.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        new_markdown_cell(f"# {stem}"),
+        pcell,
+        new_code_cell(body or "pass"),
+        new_code_cell(
+            "from analysis.io import write_results\n"
+            f"write_results(results_dir, {stem!r}, {{'x': x, 'label': label}}, {{'double': 2 * x}},\n"
+            "              f'x doubled is {2 * x} for {label}.')\n"
+        ),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "kz-injuries",
+        "display_name": "Python (kz-injuries)",
+        "language": "python",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+# Other people edit analysis/*.py and data/* in the same work tree while tests run; every such edit (rightly)
+# invalidates every report. The tests therefore pin the project-wide inputs to a constant and check what
+# global_inputs() covers separately (test_global_inputs_cover_analysis_data_and_lock).
+FROZEN_INPUTS = {
+    "analysis": "a",
+    "data": "d",
+    "lock": "l",
+    "kernel": build.KERNEL_NAME,
+    "format": build.BUILD_FORMAT,
+}
+LAUNCHER = (
+    "import json, sys\n"
+    "from analysis import build\n"
+    "frozen = json.loads(sys.argv[1])\n"
+    "build.global_inputs = lambda: dict(frozen)\n"
+    "sys.exit(build.main(sys.argv[2:]))\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def frozen_inputs(monkeypatch):
+    monkeypatch.setattr(build, "global_inputs", lambda: dict(FROZEN_INPUTS))
+
+
+def run_cli(nb_dir: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m analysis.build --notebooks NB --out OUT ARGS`` (through main(), inputs pinned)."""
+    return subprocess.run(
+        [PY, "-c", LAUNCHER, json.dumps(FROZEN_INPUTS), "--notebooks", str(nb_dir), "--out", str(out), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def snapshot(out: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name not in {"build.log", "build.lock"}
+    }
+
+
+def temporaries(out: Path) -> list[Path]:
+    return [p for p in out.rglob("*") if p.name.endswith(".tmp") or ".tmp" in p.relative_to(out).parts]
+
+
+def index_row(out: Path, name: str) -> str:
+    page = (out / "index.html").read_text(encoding="utf-8")
+    m = re.search(rf'<tr class="report [^"]*" data-name="{re.escape(name)}".*?</tr>', page, re.S)
+    assert m, f"no index row for {name}"
+    return m.group(0)
+
+
+# ----------------------------------------------------------------------------------------------------- cache
+
+
+def test_cache_skips_unchanged_and_rebuilds_only_the_changed_notebook(tmp_path):
+    nbs, out = tmp_path / "nbs", tmp_path / "out"
+    write_notebook(nbs / "01_a.ipynb")
+    write_notebook(nbs / "02_b.ipynb")
+    (nbs / "reports.toml").write_text(
+        '[variants.02_b_three]\nnotebook = "02_b"\ntitle = "b with x = 3"\n'
+        '[variants.02_b_three.parameters]\nx = 3\nlabel = "three"\n'
+    )
+
+    first = run_cli(nbs, out)
+    assert first.returncode == 0, first.stdout + first.stderr
+    for name in ("01_a", "02_b", "02_b_three"):
+        assert (out / f"{name}.html").exists()
+        assert (out / "executed" / f"{name}.ipynb").exists()
+        assert (out / ".cache" / f"{name}.json").exists()
+    variant = json.loads((out / "results" / "02_b_three.json").read_text())
+    assert variant["parameters"]["x"] == 3 and variant["results"] == {"double": 6}
+    assert variant["verdict"] == "x doubled is 6 for three."
+    assert "3 built" in first.stdout
+    # not a TTY: plain lines, one start and one end line per report, no control characters
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", first.stdout + first.stderr)
+    assert len(re.findall(r"\bstart\b", first.stdout)) == 3
+    assert len(re.findall(r"\bok\b\s+\S+\s+\d+\.\d+s", first.stdout)) == 3
+
+    before = snapshot(out)
+    t0 = time.perf_counter()
+    second = run_cli(nbs, out)
+    elapsed = time.perf_counter() - t0
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "0 built" in second.stdout and "3 up to date" in second.stdout
+    assert "start" not in second.stdout
+    assert snapshot(out) == before  # nothing rewritten, index included
+    assert elapsed < 2.0, f"no-change build took {elapsed:.2f}s"
+
+    # Saving a notebook with outputs (what JupyterLab does) is not a change; editing a cell is.
+    nb = nbformat.read(str(nbs / "01_a.ipynb"), as_version=4)
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
+    nb.cells[2].execution_count = 7
+    nbformat.write(nb, str(nbs / "01_a.ipynb"))
+    assert "0 built" in run_cli(nbs, out).stdout
+
+    nb.cells[2].source = "y = 1"
+    nbformat.write(nb, str(nbs / "01_a.ipynb"))
+    third = run_cli(nbs, out)
+    assert third.returncode == 0, third.stdout + third.stderr
+    started = re.findall(r"start\s+(\S+)", third.stdout)
+    assert started == ["01_a"]
+    assert "1 built" in third.stdout and "2 up to date" in third.stdout
+    after = snapshot(out)
+    for name in ("02_b", "02_b_three"):
+        assert after[f"{name}.html"] == before[f"{name}.html"]
+
+    # Changing a variant's parameters rebuilds that variant alone; --force rebuilds all.
+    (nbs / "reports.toml").write_text(
+        '[variants.02_b_three]\nnotebook = "02_b"\ntitle = "b with x = 3"\n'
+        '[variants.02_b_three.parameters]\nx = 4\nlabel = "three"\n'
+    )
+    fourth = run_cli(nbs, out)
+    assert re.findall(r"start\s+(\S+)", fourth.stdout) == ["02_b_three"]
+    forced = run_cli(nbs, out, "--force")
+    assert sorted(re.findall(r"start\s+(\S+)", forced.stdout)) == ["01_a", "02_b", "02_b_three"]
+
+
+# --------------------------------------------------------------------------------------------------- failure
+
+
+def test_failing_notebook_fails_the_build_keeps_last_good_html_and_is_marked_in_index(tmp_path):
+    nbs, out = tmp_path / "nbs", tmp_path / "out"
+    write_notebook(nbs / "01_ok.ipynb")
+    write_notebook(nbs / "02_breaks.ipynb")
+    assert run_cli(nbs, out).returncode == 0
+    good_html = (out / "02_breaks.html").read_bytes()
+    good_json = (out / "results" / "02_breaks.json").read_bytes()
+
+    write_notebook(
+        nbs / "02_breaks.ipynb", body='rate = x / 0.5\nraise ValueError("bad <count> for " + label)'
+    )
+    write_notebook(nbs / "01_ok.ipynb", body="z = 3")  # changed too: must still be built
+    res = run_cli(nbs, out)
+    assert res.returncode == 1
+    text = res.stdout + res.stderr
+    failed_lines = [line for line in text.splitlines() if "FAILED" in line]
+    assert failed_lines and all("02_breaks" in line for line in failed_lines)
+    msg = failed_lines[-1]
+    assert "02_breaks.ipynb" in msg and "cell In [" in msg and "line 2" in msg
+    assert "ValueError: bad <count> for plain" in msg
+    assert "1 built, 1 failed" in res.stdout
+
+    assert (out / "02_breaks.html").read_bytes() == good_html  # last good report stays
+    assert (out / "results" / "02_breaks.json").read_bytes() == good_json
+    assert (out / "executed" / "02_breaks.failed.ipynb").exists()
+    row = index_row(out, "02_breaks")
+    assert 'data-status="failed"' in row
+    assert "ValueError: bad &lt;count&gt; for plain" in row
+    assert "last good report" in row and "last good verdict" in row
+    assert 'data-status="ok"' in index_row(out, "01_ok")
+    record = json.loads((out / ".cache" / "02_breaks.json").read_text())
+    assert record["status"] == "failed" and "ValueError" in record["error"]
+
+    # A failed report is retried on the next build (and fails again), so the exit status stays non-zero.
+    again = run_cli(nbs, out)
+    assert again.returncode == 1 and re.findall(r"start\s+(\S+)", again.stdout) == ["02_breaks"]
+
+    # Fixed: built again, the failed run's notebook is removed, the index says ok.
+    write_notebook(nbs / "02_breaks.ipynb", body="w = 1")
+    fixed = run_cli(nbs, out)
+    assert fixed.returncode == 0
+    assert not (out / "executed" / "02_breaks.failed.ipynb").exists()
+    assert 'data-status="ok"' in index_row(out, "02_breaks")
+
+
+def test_run_notebook_reports_failure_details(tmp_path):
+    nb = write_notebook(tmp_path / "nbs" / "boom.ipynb", body="import math\nmath.sqrt(-x)")
+    r = render.run_notebook(nb, {"x": 4}, name="boom_4", out_dir=tmp_path / "out")
+    assert r.status == "failed" and not r.ok
+    assert r.ename == "ValueError" and r.evalue == "math domain error" and r.cell == 3
+    assert "boom.ipynb" in r.error and "cell In [3], line 2 `math.sqrt(-x)`" in r.error
+    assert r.html_path is None and r.json_path is None
+    assert r.executed_path == tmp_path / "out" / "executed" / "boom_4.failed.ipynb"
+    assert not (tmp_path / "out" / "boom_4.html").exists()
+    assert temporaries(tmp_path / "out") == []
+
+
+def test_run_notebook_writes_named_outputs(tmp_path):
+    nb = write_notebook(tmp_path / "nbs" / "05_claim.ipynb")
+    r = render.run_notebook(nb, {"x": 21, "label": "variant"}, name="05_claim_v", out_dir=tmp_path / "out")
+    assert r.ok, r.error
+    assert r.html_path == tmp_path / "out" / "05_claim_v.html"
+    assert r.json_path == tmp_path / "out" / "results" / "05_claim_v.json"
+    assert r.verdict == "x doubled is 42 for variant." and r.seconds > 0
+    data = r.load_results()
+    assert data["notebook"] == "05_claim" and data["results"] == {"double": 42}
+    page = r.html_path.read_text(encoding="utf-8")
+    assert "write_results" not in page  # code hidden
+    body = page.split("<body", 1)[1]
+    assert "In&nbsp;[" not in body and 'class="jp-InputPrompt' not in body and "Out[" not in body
+    assert "<script" not in page and "@import" not in page
+    assert not re.search(r'(src|href)\s*=\s*["\']?(https?:)?//', page)  # no external resource
+    assert "Content-Security-Policy" in page
+    assert not (tmp_path / "out" / "results" / "05_claim.json").exists()
+
+
+# ------------------------------------------------------------------------------------------------- atomicity
+
+
+class SimulatedCrash(BaseException):
+    """Raised instead of the rename that would publish a file: the build dies mid-write."""
+
+
+def test_crash_mid_write_leaves_previous_files_intact_and_no_temporaries(tmp_path, monkeypatch, capsys):
+    nbs, out = tmp_path / "nbs", tmp_path / "out"
+    write_notebook(nbs / "01_a.ipynb")
+    assert build.main(["--notebooks", str(nbs), "--out", str(out)]) == 0
+    before = snapshot(out)
+
+    real_os = analysis.io.os
+
+    class CrashingOs:
+        def __getattr__(self, name):
+            return getattr(real_os, name)
+
+        @staticmethod
+        def replace(src, dst):
+            # The temp file is complete here; dying before the rename must leave the old file in place.
+            raise SimulatedCrash(f"killed while publishing {dst}")
+
+    monkeypatch.setattr(analysis.io, "os", CrashingOs())  # forked workers inherit the patch
+    with pytest.raises(SimulatedCrash):
+        build.main(["--notebooks", str(nbs), "--out", str(out), "--force"])
+    monkeypatch.undo()
+
+    assert snapshot(out) == before  # html, results JSON, executed notebook, index and cache all untouched
+    assert temporaries(out) == []
+
+    # A build killed outright (SIGKILL) can leave a temp file; the next build sweeps it and recovers.
+    stale = out / ".01_a.html.abc123.tmp"
+    stale.write_text("<half")
+    (out / ".tmp" / "01_a-xyz").mkdir(parents=True)
+    capsys.readouterr()
+    assert build.main(["--notebooks", str(nbs), "--out", str(out), "--force"]) == 0
+    assert temporaries(out) == []
+    assert "1 built" in capsys.readouterr().out
+
+
+def test_atomic_write_failure_keeps_old_content(tmp_path, monkeypatch):
+    target = tmp_path / "index.html"
+    target.write_text("old and whole")
+
+    def fail_fsync(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(analysis.io.os, "fsync", fail_fsync)
+    with pytest.raises(OSError, match="disk full"):
+        analysis.io.atomic_write_text(target, "new " * 1000)
+    assert target.read_text() == "old and whole"
+    assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
+
+
+# -------------------------------------------------------------------------------------------------- escaping
+
+SCRIPT = "<script>window.__pwned = 1</script>"
+
+
+def test_text_from_data_is_escaped_in_index_and_report(tmp_path):
+    nbs, out = tmp_path / "nbs", tmp_path / "out"
+    body = (
+        "from IPython.display import Markdown, display\n"
+        "from analysis.render import md_table, md_escape\n"
+        "display(Markdown('quote: ' + label))\n"  # raw data in Markdown: escaped by the renderer
+        "display(Markdown(md_table([{'region': label, 'n': 1}])))\n"
+        "display(Markdown('> ' + md_escape(label)))\n"
+    )
+    write_notebook(nbs / "01_q.ipynb", body=body)
+    toml_label = json.dumps(SCRIPT)
+    (nbs / "reports.toml").write_text(
+        f'[variants.01_q_script]\nnotebook = "01_q"\ntitle = "<b>bold</b> title"\n'
+        f"[variants.01_q_script.parameters]\nlabel = {toml_label}\n"
+    )
+    res = run_cli(nbs, out)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "<script" not in index
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in index  # parameter and verdict, as text
+    assert "&lt;b&gt;bold&lt;/b&gt; title" in index
+    row = index_row(out, "01_q_script")
+    assert row.count("&lt;script&gt;") >= 2
+
+    page = (out / "01_q_script.html").read_text(encoding="utf-8")
+    assert "<script" not in page
+    assert page.count("&lt;script&gt;window.__pwned = 1&lt;/script&gt;") >= 3
+    assert "&lt;b&gt;bold&lt;/b&gt; title" in page  # the <title> and the run banner
+
+
+def test_markdown_helpers_escape():
+    assert render.escape('<a href="x">&') == "&lt;a href=&quot;x&quot;&gt;&amp;"
+    s = render.md_escape("<script>alert(1)</script> | *x* [l](u)\nnext")
+    assert "\n" not in s and "\\<script\\>" in s
+    html = render._markdown_escaped(s)
+    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<em>" not in html and "<a " not in html
+    table = render.md_table([{"region": "Almaty | <i>x</i>", "n": 3}])
+    out = render._markdown_escaped(table)
+    assert out.count("<td>") == 2 and "&lt;i&gt;x&lt;/i&gt;" in out and "<i>" not in out
+    with pytest.raises(ValueError):
+        render.md_table([[1, 2]], columns=["only"])
+
+
+# ----------------------------------------------------------------------------------------------- determinism
+
+
+def test_two_forced_builds_give_identical_results_json(tmp_path):
+    nbs, out = tmp_path / "nbs", tmp_path / "out"
+    write_notebook(nbs / "01_a.ipynb")
+    (nbs / "reports.toml").write_text(
+        '[variants.01_a_v]\nnotebook = "01_a"\n[variants.01_a_v.parameters]\nx = 5\n'
+    )
+    assert run_cli(nbs, out, "--force").returncode == 0
+    first = {p.name: p.read_bytes() for p in (out / "results").glob("*.json")}
+    assert run_cli(nbs, out, "--force").returncode == 0
+    second = {p.name: p.read_bytes() for p in (out / "results").glob("*.json")}
+    assert first == second and set(first) == {"01_a.json", "01_a_v.json"}
+    text = b"".join(first.values()).decode()
+    assert str(out / ".tmp") not in text and "seconds" not in text
+
+
+# ---------------------------------------------------------------------------------------- config and output
+
+
+def test_missing_variant_notebook_is_a_warning_and_strict_makes_it_an_error(tmp_path):
+    nbs, out = tmp_path / "nbs", tmp_path / "out"
+    nbs.mkdir()
+    (nbs / "reports.toml").write_text(
+        '[variants.ghost]\nnotebook = "09_missing"\n[variants.ghost.parameters]\nx = 1\n'
+    )
+    res = run_cli(nbs, out)
+    assert res.returncode == 0
+    assert "warning: variant 'ghost' names notebook" in res.stderr and "09_missing.ipynb" in res.stderr
+    assert 'data-status="skipped"' in index_row(out, "ghost")
+    strict = run_cli(nbs, out, "--strict")
+    assert strict.returncode == 2 and "error: variant 'ghost'" in strict.stderr
+
+
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ("[variants.bad]\n", "'notebook'"),
+        ('[variants."a b"]\nnotebook = "x"\n', "name must match"),
+        ('[variants.v]\nnotebook = "x"\n[variants.v.parameters]\nresults_dir = "y"\n', "results_dir"),
+        ('[variants.v]\nnotebook = "x"\ncolour = 1\n', "unknown key"),
+        ("[variants.v\n", "reports.toml"),
+    ],
+)
+def test_bad_config_is_a_clear_error(tmp_path, toml, message, capsys):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    (nbs / "reports.toml").write_text(toml)
+    assert build.main(["--notebooks", str(nbs), "--out", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_project_config_parses_and_names_the_2019_claims():
+    variants = build.load_config(ROOT / "notebooks" / "reports.toml")
+    deaths = variants["02_quarterly_change_2019_deaths"]
+    assert deaths["notebook"] == "02_quarterly_change"
+    assert deaths["parameters"].items() >= {
+        "current_count": 180,
+        "reported_change_pct": -17.6,
+        "previous_count": 220,
+        "current_label": "2019",
+        "previous_label": "2018",
+    }.items()
+    injuries = variants["02_quarterly_change_2019_injuries"]["parameters"]
+    assert injuries["current_count"] == 1430 and injuries["reported_change_pct"] == -8.8
+    assert injuries["current_label"] == "2019" and injuries["previous_label"] == "2018"
+    assert injuries["previous_count"] == 1568  # the same release: "than in 2018 (1,568 people)"
+
+
+def test_progress_draws_a_bar_only_on_a_tty():
+    plain, tty = io.StringIO(), io.StringIO()
+    for stream, is_tty in ((plain, False), (tty, True)):
+        p = build.Progress(2, stream, tty=is_tty)
+        p.start("a")
+        p.tick()
+        p.end("a", True)
+        p.start("b")
+        p.end("b", False, "cell In [3]: ValueError: x")
+        p.close()
+    assert "\r" not in plain.getvalue() and "\x1b" not in plain.getvalue()
+    assert plain.getvalue().count("\n") == 4 and "FAILED" in plain.getvalue()
+    assert "\r\x1b[K[" in tty.getvalue() and "2/2" in tty.getvalue()
+
+
+def test_no_change_path_does_not_import_heavy_modules(tmp_path):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    assert run_cli(nbs, tmp_path / "out").returncode == 0  # writes the (empty) index
+    code = (
+        "import sys; from analysis import build; "
+        f"rc = build.main(['--notebooks', {str(nbs)!r}, '--out', {str(tmp_path / 'out')!r}]); "
+        "heavy = [m for m in ('papermill', 'nbconvert', 'pandas', 'numpy', 'nbformat') if m in sys.modules]; "
+        "print('HEAVY', heavy); sys.exit(rc)"
+    )
+    # The real global_inputs() here: hashing analysis/, data/ and the lock must stay cheap too.
+    assert (
+        subprocess.run(
+            [PY, "-m", "analysis.build", "--notebooks", str(nbs), "--out", str(tmp_path / "out")],
+            cwd=ROOT,
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+    t0 = time.perf_counter()
+    res = subprocess.run([PY, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert time.perf_counter() - t0 < 1.5
+    assert res.returncode == 0, res.stderr
+    assert "HEAVY []" in res.stdout
+
+
+def test_global_inputs_cover_analysis_data_and_lock(tmp_path, monkeypatch):
+    monkeypatch.undo()  # the real global_inputs, on a fake project root
+    root = tmp_path / "proj"
+    (root / "analysis").mkdir(parents=True)
+    (root / "data" / "sub").mkdir(parents=True)
+    (root / "analysis" / "stats.py").write_text("A = 1\n")
+    (root / "data" / "facts.csv").write_text("a,b\n1,2\n")
+    (root / "requirements.lock").write_text("pandas==3.1.1\n")
+    monkeypatch.setattr(build, "ROOT", root)
+    base = build.global_inputs()
+    assert build.global_inputs() == base
+    (root / "analysis" / "notes.txt").write_text("not a source")
+    (root / "data" / ".hidden").write_text("editor swap file")
+    assert build.global_inputs() == base
+    for path, text in [
+        (root / "analysis" / "stats.py", "A = 2\n"),
+        (root / "data" / "sub" / "new.csv", "x\n"),
+        (root / "requirements.lock", "pandas==3.1.2\n"),
+    ]:
+        before = build.global_inputs()
+        path.write_text(text)
+        assert build.global_inputs() != before, path
