@@ -1,0 +1,60 @@
+"""analysis.regional_patterns and analysis.sector_patterns: valid periods, exposures, bounds, harmonisation."""
+
+import pytest
+
+from analysis import regional_patterns as R
+from analysis import sector_patterns as S
+
+
+def test_regional_periods_exclude_non_top_k_lists():
+    ps = R.regional_periods()
+    assert {"2019", "2021", "2023-H1", "2024", "2025-Q1"} <= set(ps)
+    assert "2020-01..09" not in ps  # 774 unpublished injuries cannot fit under 11 units x 21
+    with pytest.raises(ValueError, match=r"period must be one of .*got '2031-Q1'"):
+        R.check_period("2031-Q1")
+
+
+def test_units_and_population_harmonisation():
+    assert R.n_units("2021") == 17 and R.n_units("2025-Q1") == 20
+    post = R.population_exposure("post-2022").set_index("region")["population"]
+    pre = R.population_exposure("pre-2022").set_index("region")["population"]
+    assert len(post) == 20 and len(pre) == 17
+    assert pre["East Kazakhstan"] == post["East Kazakhstan"] + post["Abai"]
+    assert pre["Karaganda"] == post["Karaganda"] + post["Ulytau"]
+    assert pre.sum() == post.sum()
+
+
+def test_expected_counts_follow_population_shares():
+    a = R.assess("2025-Q1", "population")
+    pop = R.population_exposure("post-2022").set_index("region")["population"]
+    e = a.table.set_index("region")["expected"]
+    assert e["Karaganda"] == pytest.approx(293 * pop["Karaganda"] / pop.sum())
+    eq = R.assess("2025-Q1", "equal shares").table["expected"]
+    assert eq.tolist() == pytest.approx([293 / 20] * 6)
+
+
+def test_persistence_bounds_on_pre2022_borders():
+    p = R.persistence()
+    row = p[(p["period"] == "2025-Q1") & (p["version"] == "pre-2022 borders") & (p["region"] == "Karaganda")].iloc[0]
+    assert (row["low"], row["high"]) == (31, 31 + 19)  # Ulytau unpublished: at most the smallest published count
+    assert R.always_published(p) == ["East Kazakhstan", "Karaganda", "Kostanay"]
+
+
+def test_sector_count_bounds_and_periods():
+    assert "2025-Q1" in S.sector_periods() and "2031-Q1" not in S.sector_periods()
+    ps = S.period_sectors("2025-Q1").set_index("sector")
+    assert ps.loc["construction", "decimals"] == 0 and (ps.loc["construction", "k_min"], ps.loc["construction", "k_max"]) == (34, 36)
+    assert not ps.loc["gmk", "share_consistent"] and (ps.loc["gmk", "k_min"], ps.loc["gmk", "k_max"]) == (44, 45)
+    p21 = S.period_sectors("2021").set_index("sector")
+    assert p21.loc["construction", "count_published"] == 167 and not p21.loc["construction", "count_matches_share"]
+
+
+def test_gmk_employment_range_and_ceiling():
+    e = S.employment_shares().set_index("sector")
+    assert e.loc["gmk", "low"] == pytest.approx(110_000 / 9_330_100)
+    assert e.loc["gmk", "high"] == pytest.approx(281_200 / 9_167_300)
+    assert e.loc["gmk_ceiling", "low"] == pytest.approx(0.126)
+    rr, _ = S.relative_risks("2025-Q1")
+    g = rr.set_index("sector").loc["gmk"]
+    assert g["rr_low"] == pytest.approx(44 / 293 / e.loc["gmk", "high"])
+    assert g["rr_high"] == pytest.approx(45 / 293 / e.loc["gmk", "low"])
