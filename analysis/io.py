@@ -21,6 +21,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are meant to be read by others (web server, reviewers)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -42,9 +43,12 @@ def write_json(path: str | Path, obj: Any) -> Path:
     return atomic_write_text(path, dumps(obj))
 
 
-def write_results(results_dir: str | Path, stem: str, parameters: dict, results: Any, verdict: str) -> Path:
-    """Write ``{results_dir}/{stem}.json`` with the notebook's parameters, results and verdict, atomically."""
+def write_results(results_dir: str | Path, stem: str, parameters: dict, results: Any, verdict: str) -> None:
+    """Write ``{results_dir}/{stem}.json`` with the notebook's parameters, results and verdict, atomically.
+
+    Returns nothing, so a notebook's last cell does not print a (temporary) path into the report.
+    """
     from .paths import resolve
 
     payload = {"notebook": stem, "parameters": parameters, "results": results, "verdict": verdict}
-    return write_json(resolve(results_dir) / f"{stem}.json", payload)
+    write_json(resolve(results_dir) / f"{stem}.json", payload)

@@ -124,7 +124,8 @@ def html_table(df: pd.DataFrame, link_cols: tuple[str, ...] = ("url",), max_rows
     for row in d.itertuples(index=False):
         cells = []
         for col, v in zip(d.columns, row):
-            text = "" if v is None or (isinstance(v, float) and pd.isna(v)) else (f"{v:g}" if isinstance(v, float) else str(v))
+            missing = v is None or (not isinstance(v, (list, tuple, dict)) and pd.isna(v))
+            text = "" if missing else (f"{v:g}" if isinstance(v, float) else str(v))
             if col in link_cols and text.startswith(("http://", "https://")):
                 cells.append(f'<td><a href="{html.escape(text, quote=True)}" rel="noopener noreferrer">link</a></td>')
             else:
