@@ -306,8 +306,9 @@ def record_result(layout: Layout, job: Job, key: str, inputs: dict, result) -> d
 # --------------------------------------------------------------------------------------------------- workers
 
 
-def _init_worker(log_path: str) -> None:
-    """Keep kernel, papermill and nbconvert noise off the terminal: the worker's fds 1 and 2 go to a log file."""
+def _init_worker(log_path: str, preload: list[str]) -> None:
+    """Keep kernel, papermill and nbconvert noise off the terminal (the worker's fds 1 and 2 go to a log file)
+    and, with ``preload``, start a kernel zygote that imports those modules once for all this worker's kernels."""
     import signal
 
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -319,6 +320,10 @@ def _init_worker(log_path: str) -> None:
     # jsonschema (via nbformat) imports rfc3987_syntax when installed, which compiles a lark grammar at import:
     # 1.5-5 s of CPU per worker, for IRI format checks nbformat never uses. Make that optional import fail.
     sys.modules.setdefault("rfc3987_syntax", None)
+    if preload:
+        from .render import KernelZygote
+
+        KernelZygote(preload).install()
 
 
 def _run_job(
@@ -590,8 +595,20 @@ def _short(text: str | None, width: int = 160) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def run_jobs(todo, layout: Layout, progress: Progress, workers: int, cell_timeout: float | None, on_result):
-    """Run ``todo`` [(job, key, inputs)] on a process pool, ``workers`` at a time, longest (last run) first."""
+def run_jobs(
+    todo,
+    layout: Layout,
+    progress: Progress,
+    workers: int,
+    cell_timeout: float | None,
+    on_result,
+    preload=True,
+):
+    """Run ``todo`` [(job, key, inputs)] on a process pool, ``workers`` at a time, longest (last run) first.
+
+    With ``preload``, each worker's kernels are forked from a process that has already imported what the
+    notebooks import (analysis.render.KernelZygote): one kernel per notebook still, without 2-4 s of imports each.
+    """
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -607,8 +624,16 @@ def run_jobs(todo, layout: Layout, progress: Progress, workers: int, cell_timeou
     with open(log_path, "w"):
         pass  # a fresh log for this build's kernel and library noise
 
+    modules = []
+    if preload and ctx.get_start_method() == "fork":
+        from .render import imported_modules
+
+        modules = imported_modules(sorted({str(job.notebook) for job, _, _ in todo}))
+
     def new_pool():
-        return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(log_path,))
+        return ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_init_worker, initargs=(log_path, modules)
+        )
 
     pool = new_pool()
     in_flight = {}
@@ -660,6 +685,7 @@ def build(
     cell_timeout: float | None = 600,
     strict: bool = False,
     dry_run: bool = False,
+    preload: bool = True,
     stream=None,
     tty: bool | None = None,
 ) -> int:
@@ -696,14 +722,16 @@ def build(
 
     layout = Layout(out_dir)
     glob_inputs = global_inputs()
-    todo, fresh = [], []
+    todo, fresh, unselected = [], [], []
     for job in jobs:
         if job.skipped:
             continue
+        if only and job.name not in only:
+            unselected.append(job)
+            continue
         inputs = job_inputs(job, glob_inputs)
         key = inputs_key(inputs)
-        selected = not only or job.name in only
-        if selected and (force or not is_up_to_date(layout, job, key)):
+        if force or not is_up_to_date(layout, job, key):
             todo.append((job, key, inputs))
         else:
             fresh.append(job)
@@ -733,7 +761,7 @@ def build(
                 progress.end(job.name, ok, "" if ok else _short(result.error))
 
             try:
-                run_jobs(todo, layout, progress, workers, cell_timeout, on_result)
+                run_jobs(todo, layout, progress, workers, cell_timeout, on_result, preload)
             except KeyboardInterrupt:
                 progress.close()
                 _write_text_if_changed(layout.index, render_index(layout, jobs))
@@ -757,6 +785,8 @@ def build(
     parts = [f"{built} built", f"{len(failures)} failed", f"{len(fresh)} up to date"]
     if skipped:
         parts.append(f"{skipped} skipped")
+    if unselected:
+        parts.append(f"{len(unselected)} not selected")
     tail = f" -> {_rel(layout.index)}" + ("" if index_written else " (unchanged)")
     say(f"report: {', '.join(parts)} in {elapsed:.1f}s{tail}")
     for job, error in failures:
@@ -779,6 +809,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--strict", action="store_true", help="a variant naming a missing notebook is an error")
     ap.add_argument("-n", "--dry-run", action="store_true", help="list what would be built, build nothing")
+    ap.add_argument(
+        "--no-preload",
+        action="store_true",
+        help="start every kernel from scratch instead of forking it from a process that did the imports once",
+    )
     args = ap.parse_args(argv)
     return build(
         args.notebooks,
@@ -790,6 +825,7 @@ def main(argv: list[str] | None = None) -> int:
         cell_timeout=args.timeout or None,
         strict=args.strict,
         dry_run=args.dry_run,
+        preload=not args.no_preload,
     )
 
 

@@ -416,13 +416,16 @@ def test_project_config_parses_and_names_the_2019_claims():
     variants = build.load_config(ROOT / "notebooks" / "reports.toml")
     deaths = variants["02_quarterly_change_2019_deaths"]
     assert deaths["notebook"] == "02_quarterly_change"
-    assert deaths["parameters"].items() >= {
-        "current_count": 180,
-        "reported_change_pct": -17.6,
-        "previous_count": 220,
-        "current_label": "2019",
-        "previous_label": "2018",
-    }.items()
+    assert (
+        deaths["parameters"].items()
+        >= {
+            "current_count": 180,
+            "reported_change_pct": -17.6,
+            "previous_count": 220,
+            "current_label": "2019",
+            "previous_label": "2018",
+        }.items()
+    )
     injuries = variants["02_quarterly_change_2019_injuries"]["parameters"]
     assert injuries["current_count"] == 1430 and injuries["reported_change_pct"] == -8.8
     assert injuries["current_label"] == "2019" and injuries["previous_label"] == "2018"
@@ -492,3 +495,56 @@ def test_global_inputs_cover_analysis_data_and_lock(tmp_path, monkeypatch):
         before = build.global_inputs()
         path.write_text(text)
         assert build.global_inputs() != before, path
+
+
+def test_preloaded_kernels_behave_like_fresh_ones(tmp_path):
+    """Kernels forked from the import zygote: inline figures, own random state, same results as fresh kernels."""
+    nbs = tmp_path / "nbs"
+    body = (
+        "import sys\n"
+        "preloaded = 'matplotlib.pyplot' in sys.modules\n"
+        "import os\n"
+        "import matplotlib\n"
+        "import matplotlib.pyplot as plt\n"
+        "import numpy as np\n"
+        "fig, ax = plt.subplots(figsize=(2, 2))\n"
+        "ax.plot([1, 2], [x, 1])\n"  # no plt.show(): the inline backend shows it at the end of the cell
+        "draw = float(np.random.rand())\n"
+        "from analysis.io import write_results\n"
+        "write_results(results_dir, '01_fig', {'x': x}, {'backend': matplotlib.get_backend(), 'cwd': os.getcwd()},"
+        " 'ok')\n"
+        "print('DRAW', draw, 'PRELOADED', preloaded)\n"
+    )
+    nb = new_notebook()
+    pcell = new_code_cell('x = 2\nresults_dir = "reports/results"\n')
+    pcell.metadata["tags"] = ["parameters"]
+    nb.cells = [pcell, new_code_cell(body)]
+    nbs.mkdir()
+    nbformat.write(nb, str(nbs / "01_fig.ipynb"))
+    (nbs / "reports.toml").write_text(
+        '[variants.01_fig_b]\nnotebook = "01_fig"\n[variants.01_fig_b.parameters]\nx = 2\n'
+    )
+
+    outputs = {}
+    for label, extra in (("preload", ()), ("fresh", ("--no-preload",))):
+        out = tmp_path / label
+        res = run_cli(nbs, out, *extra)
+        assert res.returncode == 0, res.stdout + res.stderr
+        for name in ("01_fig", "01_fig_b"):
+            executed = nbformat.read(str(out / "executed" / f"{name}.ipynb"), as_version=4)
+            outs = executed.cells[-1].outputs
+            assert sum("image/png" in o.get("data", {}) for o in outs) == 1, (
+                f"{label}/{name}: no inline figure"
+            )
+            text = "".join(o.get("text", "") for o in outs if o.output_type == "stream")
+            outputs[label, name] = text
+            assert "data:image/png;base64," in (out / f"{name}.html").read_text()
+        results = {p.name: json.loads(p.read_text())["results"] for p in (out / "results").glob("*.json")}
+        outputs[label, "results"] = results
+    assert outputs["preload", "results"] == outputs["fresh", "results"]
+    assert outputs["preload", "results"]["01_fig.json"]["cwd"] == str(nbs)
+    assert (
+        "PRELOADED True" in outputs["preload", "01_fig"] and "PRELOADED False" in outputs["fresh", "01_fig"]
+    )
+    draws = {outputs["preload", n].split()[1] for n in ("01_fig", "01_fig_b")}
+    assert len(draws) == 2, "two kernels forked from one zygote drew the same unseeded random number"
