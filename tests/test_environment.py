@@ -77,7 +77,8 @@ def test_notebook_conventions(nb):
     src = "\n".join("".join(c["source"]) for c in code)
     assert not re.search(r"^\s*(def|class)\s", src, re.M), f"{nb.name}: defines functions/classes (move to analysis/)"
     assert "results_dir" in "".join(code[params[0]]["source"])
-    assert "validate" in "".join(code[params[0] + 1]["source"]), f"{nb.name}: the cell after parameters must validate them"
+    nxt = "".join(code[params[0] + 1]["source"])
+    assert re.search(r"validate\.|check_\w+\(", nxt), f"{nb.name}: the cell after parameters must validate them"
     assert doc["metadata"]["kernelspec"]["name"] == "kz-injuries"
     assert "write_results" in src
     md = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").lower()
