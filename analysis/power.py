@@ -143,6 +143,19 @@ def power_ratio(ratio, baseline, exposure_ratio=1.0, alpha=0.05, phi=1.0) -> Pow
     )
 
 
+def power_curve(ratios, baseline, exposure_ratio=1.0, alpha=0.05) -> list[float]:
+    """Exact power (φ = 1) at several true ratios, sharing one cache of rejection bounds (for plots: one
+    ``power_ratio`` call per point would rebuild the bounds every time)."""
+    mu0 = validate.positive("baseline", baseline)
+    e = validate.positive("exposure_ratio", exposure_ratio)
+    a = validate.alpha("alpha", alpha)
+    rs = [validate.positive("ratios", r) for r in ratios]
+    if not rs:
+        raise ValueError("ratios must not be empty, got []")
+    fn = _exact_power_fn(mu0, e, a)
+    return [fn(r) for r in rs]
+
+
 @dataclass(frozen=True)
 class DetectableChange(Result):
     """The smallest true change detectable with the target power (None if no change in range reaches it)."""

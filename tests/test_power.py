@@ -107,3 +107,13 @@ def test_tiny_baseline_cannot_reach_power():
 def test_bad_input(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+def test_power_curve_equals_pointwise_exact_power():
+    from analysis.power import power_curve, power_ratio
+
+    ratios = [0.7, 0.85, 1.0, 1.2]
+    curve = power_curve(ratios, 300)
+    assert curve == pytest.approx([power_ratio(r, 300).estimate for r in ratios], abs=1e-12)
+    with pytest.raises(ValueError, match="ratios"):
+        power_curve([], 300)
