@@ -253,6 +253,9 @@ class KernelZygote:
                 os.close(rep_r)
                 _zygote_main(req_r, rep_w, self.modules)
             except BaseException:  # noqa: BLE001 - never return into the caller's stack
+                import traceback
+
+                traceback.print_exc()  # to the worker's log
                 code = 1
             finally:
                 os._exit(code)
@@ -304,6 +307,13 @@ def _zygote_main(req_fd: int, rep_fd: int, modules: list[str]) -> None:
     import signal
     import sys
 
+    # Hold no descriptor of the worker's (its pool's pipes, logs): only the two pipes to it, and stdio.
+    for fd in [int(f) for f in os.listdir("/proc/self/fd")] if os.path.isdir("/proc/self/fd") else []:
+        if fd > 2 and fd not in (req_fd, rep_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    _std_streams()
+    _forget_event_loops()
     if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
         del sys.modules[
             "rfc3987_syntax"
@@ -329,6 +339,8 @@ def _zygote_main(req_fd: int, rep_fd: int, modules: list[str]) -> None:
             if pid == 0:
                 return
             kernels.discard(pid)
+            if os.WIFSIGNALED(_status) or os.WEXITSTATUS(_status) not in (0,):
+                print(f"kernel zygote: kernel {pid} ended with status {_status}", file=sys.stderr, flush=True)
 
     signal.signal(signal.SIGCHLD, reap)
     rep = os.fdopen(rep_fd, "w", buffering=1)
@@ -338,10 +350,18 @@ def _zygote_main(req_fd: int, rep_fd: int, modules: list[str]) -> None:
             spec = json.loads(line)
             pid = os.fork()
             if pid == 0:
+                code = 0
                 try:
                     _kernel_child(spec, zygote_pid, zygote_cwd, (req_fd, rep_fd))
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else 1
+                except BaseException:  # noqa: BLE001 - report, then leave the zygote's stack
+                    import traceback
+
+                    traceback.print_exc()  # into the kernel's log, which run_notebook quotes
+                    code = 1
                 finally:
-                    os._exit(0)
+                    os._exit(code)
             kernels.add(pid)
             rep.write(f"{pid}\n")
     # The worker is gone (end of build, or interrupted): take its kernels along.
@@ -368,6 +388,8 @@ def _kernel_child(spec: dict, zygote_pid: int, zygote_cwd: str, fds: tuple[int, 
     os.dup2(log, 2)
     os.close(null)
     os.close(log)
+    _std_streams()
+    _forget_event_loops()
     os.chdir(spec["cwd"])
     os.environ.clear()
     os.environ.update(spec["env"])
@@ -380,10 +402,34 @@ def _kernel_child(spec: dict, zygote_pid: int, zygote_cwd: str, fds: tuple[int, 
         sys.modules["numpy"].random.seed()
     argv = list(spec["argv"])
     args = argv[argv.index("ipykernel_launcher") + 1 :] if "ipykernel_launcher" in argv else argv[1:]
+    # ipykernel read JPY_PARENT_PID when the zygote imported it; say it again so the kernel exits with the zygote.
+    args.append(f"--IPKernelApp.parent_handle={zygote_pid}")
     sys.argv = ["ipykernel_launcher", *args]
     from ipykernel.kernelapp import IPKernelApp
 
     IPKernelApp.launch_instance(argv=args)
+
+
+def _forget_event_loops() -> None:
+    """Drop any asyncio loop inherited through fork (a caller that ran papermill in-process has one): its epoll
+    descriptor belongs to another process, and ipykernel would pick the stale loop up as its own."""
+    import asyncio
+
+    with contextlib.suppress(Exception):
+        asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop_policy(None)
+
+
+def _std_streams() -> None:
+    """Point sys.std* (and sys.__std*__) at fds 0-2: whatever the forking process had there (pytest's capture,
+    a closed descriptor) is not ours to write to."""
+    import sys
+
+    for n, name in enumerate(("stdin", "stdout", "stderr")):
+        mode = "r" if n == 0 else "w"
+        stream = open(n, mode, buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
 
 
 class _ForkedKernel:
@@ -693,8 +739,8 @@ def run_notebook(
             except Exception as exc:  # dead kernel, timeout, missing kernel, bad notebook JSON ...
                 msg = f"{_display_path(notebook)} failed: {type(exc).__name__}: {exc}".rstrip()
                 tail = _tail(kernel_log)
-                if tail and "DeadKernel" in type(exc).__name__:
-                    msg += "\nkernel stderr (last lines):\n" + tail
+                if tail:
+                    msg += "\nkernel output (last lines):\n" + tail
                 return failed(msg, ename=type(exc).__name__, evalue=str(exc))
 
         import nbformat

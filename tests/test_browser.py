@@ -156,7 +156,9 @@ class Page:
         ]
 
     def js(self, expression: str):
-        res = self.dt.call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, self.session)
+        res = self.dt.call(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True}, self.session
+        )
         if "exceptionDetails" in res:
             raise RuntimeError(f"{expression}: {res['exceptionDetails']}")
         return res["result"].get("value")
@@ -165,7 +167,9 @@ class Page:
         size = self.dt.call("Page.getLayoutMetrics", session=self.session)["cssContentSize"]
         clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 12000), "scale": 1}
         shot = self.dt.call(
-            "Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True}, self.session
+            "Page.captureScreenshot",
+            {"format": "png", "clip": clip, "captureBeyondViewport": True},
+            self.session,
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         from analysis.io import atomic_write_bytes
@@ -240,7 +244,9 @@ def check_figures(page: Page, expected: int, what: str) -> None:
     not_inline = [i["src"] for i in imgs if not i["src"].startswith("data:")]
     assert not not_inline, f"{what}: img not embedded as a data: URI: {not_inline}"
     assert all(i["ok"] for i in imgs), f"{what}: an embedded image did not decode"
-    assert len(imgs) >= expected, f"{what}: {len(imgs)} images in the DOM, the notebook has {expected} figures"
+    assert len(imgs) >= expected, (
+        f"{what}: {len(imgs)} images in the DOM, the notebook has {expected} figures"
+    )
 
 
 def test_index_and_every_report_render_offline(browser):
@@ -319,7 +325,11 @@ def test_script_in_data_shows_as_text_and_never_runs(browser, tmp_path):
             "write_results(results_dir, 'fixture', {'quote': quote}, {'n': 2}, 'Quoted: ' + quote)\n"
         ),
     ]
-    nb.metadata["kernelspec"] = {"name": "kz-injuries", "display_name": "Python (kz-injuries)", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "kz-injuries",
+        "display_name": "Python (kz-injuries)",
+        "language": "python",
+    }
     nbformat.write(nb, str(nbs / "fixture.ipynb"))
     (nbs / "reports.toml").write_text(
         f'[variants.fixture_script]\nnotebook = "fixture"\n[variants.fixture_script.parameters]\n'
@@ -339,7 +349,9 @@ def test_script_in_data_shows_as_text_and_never_runs(browser, tmp_path):
         assert_offline(page.open(target), target.name)
         assert page.js("typeof window.__pwned") == "undefined", f"a script from data ran in {target.name}"
         assert page.js("document.querySelectorAll('script').length") == 0
-        assert SCRIPT in page.js("document.body.innerText"), f"the quote is not shown as text in {target.name}"
+        assert SCRIPT in page.js("document.body.innerText"), (
+            f"the quote is not shown as text in {target.name}"
+        )
         page.screenshot(tmp_path / f"{target.stem}.png")
     check_figures(page, expected_figures(out / "executed" / "fixture_script.ipynb"), "fixture_script.html")
     assert expected_figures(out / "executed" / "fixture_script.ipynb") == 1

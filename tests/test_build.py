@@ -252,6 +252,10 @@ def test_run_notebook_writes_named_outputs(tmp_path):
     assert "Content-Security-Policy" in page
     assert not (tmp_path / "out" / "results" / "05_claim.json").exists()
 
+    # A build in this same process afterwards (its workers and their kernels are forked from a process that has
+    # run a kernel client, event loop included) must still work.
+    assert build.main(["--notebooks", str(nb.parent), "--out", str(tmp_path / "built")]) == 0
+
 
 # ------------------------------------------------------------------------------------------------- atomicity
 
