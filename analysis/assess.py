@@ -81,7 +81,7 @@ class ChangeAssessment(Result):
                    f"scale) {fmt_p(self.p_value_overdispersed_nb)}")
         od += "."
         flip = ("The result is not significant even under pure Poisson variation." if self.dispersion_to_lose_significance
-                is None else f"Significance is lost once φ ≥ {self.dispersion_to_lose_significance:.2f}.")
+                is None else f"The score test (φ = 1 at first) loses significance once φ ≥ {self.dispersion_to_lose_significance:.2f}.")
         mdr = (f"With ~{self.previous_count} events, 80% power needs a true change of "
                f"{self.min_detectable_change_pct:+.1f}% or more (power for the observed change: "
                f"{100 * self.power_for_observed_ratio:.0f}%).")
