@@ -93,3 +93,22 @@ def test_committed_notebook_detector_fails_on_outputs(tmp_path):
     p.write_text(json.dumps(nb))
     with pytest.raises(AssertionError):
         test_notebook_committed_without_outputs(p)
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_papermill_lists_every_parameter(nb):
+    """`papermill --help-notebook` must show every parameter with its type and help comment."""
+    import ast
+
+    import papermill
+
+    cells = json.loads(nb.read_text())["cells"]
+    src = "".join(next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))["source"])
+    names = [n.target.id for n in ast.parse(src).body if isinstance(n, ast.AnnAssign)]
+    plain = [t.id for n in ast.parse(src).body if isinstance(n, ast.Assign) for t in n.targets]
+    assert not plain, f"{nb.name}: parameters without a type annotation: {plain}"
+    listed = papermill.inspect_notebook(str(nb))
+    missing = [n for n in names if n not in listed]
+    assert not missing, f"{nb.name}: papermill cannot parse {missing} (no '=' or '|' in annotations or comments)"
+    undocumented = [n for n in names if not listed[n]["help"]]
+    assert not undocumented, f"{nb.name}: parameters without a comment: {undocumented}"
