@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
 from . import validate
@@ -312,19 +311,15 @@ def share_table(curve: ShareCurve, allow_interpolation: bool = True) -> pd.DataF
 
 # ---------------------------------------------------------------- dispersion
 def quasi_poisson_phi(annual: Mapping[int, float], first_year: int | None = PHI_FIRST_YEAR) -> tuple[float, int]:
-    """(φ, df): Pearson χ²/df of a Poisson GLM log-linear in year (same estimator as analysis.dispersion).
+    """(φ, df): Pearson χ²/df of a Poisson GLM log-linear in year (analysis.dispersion); years before
+    ``first_year`` dropped."""
+    from .dispersion import estimate_dispersion
 
-    Kept here so the projection does not depend on another module's release; years before ``first_year`` dropped.
-    """
     ys = sorted(y for y in annual if first_year is None or y >= first_year)
     if len(ys) < 3:
         raise ValueError(f"annual must have at least 3 years from {first_year} to estimate φ, got {len(ys)}")
-    y = np.array(ys, dtype=float)
-    c = np.array([annual[k] for k in ys], dtype=float)
-    X = np.column_stack([np.ones_like(y), y - y.mean()])
-    res = sm.GLM(c, X, family=sm.families.Poisson()).fit()
-    df = int(round(res.df_resid))
-    return float(res.pearson_chi2) / df, df
+    est = estimate_dispersion([annual[k] for k in ys], ys)
+    return float(est.estimate), int(est.df_resid)
 
 
 # ---------------------------------------------------------------- 2. projection
