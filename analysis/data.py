@@ -406,6 +406,19 @@ def national_series(system: str = "ministry", measure: str = "injured", *, inclu
     return sel.set_index("year")["value"].sort_index().rename(measure)
 
 
+def national_total(period: str, system: str = "ministry", measure: str = "injured", data_dir=DATA_DIR) -> int | None:
+    """The preferred national count for a period ('2024' annual, '2025-Q1' year-to-date), published or derived;
+    None when there is none."""
+    if len(period) == 4:
+        df = load_national_annual(data_dir)
+        sel = df[df["year"] == int(period)]
+    else:
+        df = load_national_ytd(data_dir)
+        sel = df[df["period"] == period]
+    sel = sel[(sel["system"] == system) & (sel["measure"] == measure) & sel["preferred"]]
+    return int(sel["value"].iloc[0]) if len(sel) else None
+
+
 def published_changes(data_dir=DATA_DIR) -> pd.DataFrame:
     """Every published year-on-year percent change whose two counts are both known (published or derived).
 

@@ -38,18 +38,6 @@ def _period_mid(period: str) -> float:
     return y + ((m0 + m1) / 2 - 0.5) / 12
 
 
-def _national_total(period: str, data_dir=data.DATA_DIR) -> int | None:
-    if len(period) == 4:
-        df = data.load_national_annual(data_dir)
-        sel = df[(df["year"] == int(period)) & (df["system"] == "ministry") & (df["measure"] == "injured")
-                 & df["preferred"]]
-    else:
-        df = data.load_national_ytd(data_dir)
-        sel = df[(df["period"] == period) & (df["system"] == "ministry") & (df["measure"] == "injured")
-                 & df["preferred"]]
-    return int(sel["value"].iloc[0]) if len(sel) else None
-
-
 def _published(period: str, data_dir=data.DATA_DIR) -> pd.DataFrame:
     r = data.load_regional(data_dir)
     r = r[(r["system"] == "ministry") & (r["measure"] == "injured") & (r["period"] == period)]
@@ -89,7 +77,7 @@ def _regional_periods(data_dir: str) -> tuple[str, ...]:
     out = []
     for period in sorted(r["period"].unique()):
         pub = _published(period, data_dir)
-        total = _national_total(period, data_dir)
+        total = data.national_total(period, data_dir=data_dir)
         if len(pub) < 2 or total is None:
             continue
         b = regions.unpublished_bounds(dict(zip(pub["region"], pub["observed"])), total, n_units(period, data_dir))
@@ -106,7 +94,7 @@ def release(period: str, data_dir=data.DATA_DIR) -> dict:
     """The release: published counts, national total, units, borders and the censoring bounds."""
     check_period(period, data_dir)
     pub = _published(period, data_dir)
-    total = _national_total(period, data_dir)
+    total = data.national_total(period, data_dir=data_dir)
     n = n_units(period, data_dir)
     b = borders(period, data_dir)
     assumed = set(pub["borders"]) == {"unknown"}

@@ -30,18 +30,6 @@ LABEL = {"gmk": "mining and metallurgical complex (GMK)", "construction": "const
 
 
 # ---------------------------------------------------------------- periods and published figures
-def _ministry_total(period: str, data_dir=data.DATA_DIR) -> int | None:
-    if len(period) == 4:
-        df = data.load_national_annual(data_dir)
-        sel = df[(df["year"] == int(period)) & (df["system"] == "ministry") & (df["measure"] == "injured")
-                 & df["preferred"]]
-    else:
-        df = data.load_national_ytd(data_dir)
-        sel = df[(df["period"] == period) & (df["system"] == "ministry") & (df["measure"] == "injured")
-                 & df["preferred"]]
-    return int(sel["value"].iloc[0]) if len(sel) else None
-
-
 @lru_cache(maxsize=4)
 def _decimals(data_dir: str) -> dict[tuple, int]:
     raw = pd.read_csv(Path(data_dir) / "sectoral.csv", dtype=str, keep_default_na=False)
@@ -60,7 +48,7 @@ def _ministry_rows(data_dir=data.DATA_DIR) -> pd.DataFrame:
 @lru_cache(maxsize=4)
 def _sector_periods(data_dir: str) -> tuple[str, ...]:
     s = _ministry_rows(data_dir)
-    return tuple(p for p in sorted(s["period"].unique()) if _ministry_total(p, data_dir) is not None)
+    return tuple(p for p in sorted(s["period"].unique()) if data.national_total(p, data_dir=data_dir) is not None)
 
 
 def sector_periods(data_dir=data.DATA_DIR) -> list[str]:
@@ -79,7 +67,7 @@ def period_sectors(period: str, data_dir=data.DATA_DIR) -> pd.DataFrame:
     Columns: sector, total, count_published, share_published, decimals, other_shares, k_min, k_max, count_basis,
     share_consistent, count_matches_share, source_ids."""
     check_period(period, data_dir)
-    total = _ministry_total(period, data_dir)
+    total = data.national_total(period, data_dir=data_dir)
     s = _ministry_rows(data_dir)
     s = s[s["period"] == period]
     rows = []

@@ -261,3 +261,11 @@ def test_no_file_reads_the_shared_ledger():
     root = DATA_DIR.parent
     for path in list((root / "analysis").glob("*.py")) + list((root / "notebooks").glob("*.ipynb")):
         assert not re.search(r"\.\./shared|[\"']shared[\"']|shared/data", path.read_text()), path
+
+
+def test_national_total_published_derived_and_missing():
+    assert data.national_total("2025-Q1") == 293
+    assert data.national_total("2024-Q1") == 352  # derived
+    assert data.national_total("2024") == 1408  # preferred over 1,448
+    assert data.national_total("2024", system="bns", measure="victims") == 2471
+    assert data.national_total("2031") is None
