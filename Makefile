@@ -39,7 +39,7 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py
 
 lab: $(STAMP)
-	$(PY) -m jupyter lab --notebook-dir=notebooks
+	$(PY) -m jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 lint: $(STAMP)
 	$(PY) -m ruff check analysis tests scripts
