@@ -194,6 +194,7 @@ class WindowAssessment(Result):
     p_value_trend: float
     apc_by_model: dict
     alpha: float
+    trend_fitted: tuple[float, ...] = ()
     method: str = ("endpoints: exact conditional binomial and quasi-Poisson score tests; whole series: log-linear "
                    "quasi-Poisson GLM, APC = 100·(exp(β)−1) with t interval (Joinpoint's definition)")
 
@@ -283,7 +284,7 @@ def assess_window(years, counts, end_year, window_years, reported_change_pct, me
         dispersion=ep.phi, dispersion_ci=tuple(est.ci), trend_years=(min(years), max(years)), apc=qp.estimate,
         apc_ci=tuple(qp.ci), p_value_trend=qp.p_value,
         apc_by_model={m: {"apc": f.estimate, "ci": list(f.ci), "p_value": f.p_value} for m, f in fits.items()},
-        alpha=alpha)
+        alpha=alpha, trend_fitted=tuple(qp.fitted))
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,7 @@ def test_trend_defaults_match_independent_computation(t_default):
     fit = sm.GLM(s.to_numpy(), X, family=sm.families.Poisson()).fit(scale="X2")
     assert r["apc"] == pytest.approx(100 * np.expm1(fit.params[1]), rel=1e-6)
     assert r["dispersion"] == pytest.approx(fit.scale, rel=1e-6)
+    assert r["trend_fitted"] == pytest.approx(list(fit.mu), rel=1e-6)
     assert r["rate_change_range"][1] < -6.3  # the Ministry's rate coefficient cannot give -6.3%
 
 
