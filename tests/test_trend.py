@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 import statsmodels.api as sm
-from scipy import optimize, stats
+from reference import poisson_loglinear_mle
+from scipy import stats
 
 from analysis.compare import compare_counts, score_pvalue
 from analysis.trend import endpoint_change, fit_trend, trend_models
@@ -15,26 +16,9 @@ YEARS = list(range(2010, 2025))
 COUNTS = [1996, 1894, 1826, 1691, 1689, 1717, 1586, 1463, 1483, 1410, 1293, 1281, 1162, 1182, 1141]
 
 
-def _poisson_mle(counts, years, exposure=None):
-    """Independent: maximise the Poisson log-likelihood with scipy, se from the observed information."""
-    y = np.asarray(counts, float)
-    t = np.asarray(years, float) - np.mean(years)
-    off = np.zeros_like(y) if exposure is None else np.log(exposure)
-
-    def nll(b):
-        eta = b[0] + b[1] * t + off
-        return np.sum(np.exp(eta) - y * eta)
-
-    b = optimize.minimize(nll, [np.log(y.mean()) - off.mean(), 0.0], method="BFGS", options={"gtol": 1e-10}).x
-    mu = np.exp(b[0] + b[1] * t + off)
-    X = np.column_stack([np.ones_like(t), t])
-    cov = np.linalg.inv(X.T @ (mu[:, None] * X))
-    return b[1], math.sqrt(cov[1, 1]), mu
-
-
 def test_poisson_apc_matches_independent_mle():
     r = fit_trend(COUNTS, YEARS, model="poisson")
-    beta, se, mu = _poisson_mle(COUNTS, YEARS)
+    beta, se, mu = poisson_loglinear_mle(COUNTS, YEARS)
     assert r.beta == pytest.approx(beta, rel=1e-6)
     assert r.se == pytest.approx(se, rel=1e-5)
     z = stats.norm.isf(0.025)
@@ -50,7 +34,7 @@ def test_poisson_apc_matches_independent_mle():
 def test_quasi_poisson_scales_se_by_sqrt_phi_and_uses_t():
     p = fit_trend(COUNTS, YEARS, model="poisson")
     q = fit_trend(COUNTS, YEARS, model="quasi-poisson")
-    _, _, mu = _poisson_mle(COUNTS, YEARS)
+    _, _, mu = poisson_loglinear_mle(COUNTS, YEARS)
     phi = np.sum((np.asarray(COUNTS) - mu) ** 2 / mu) / (len(COUNTS) - 2)
     assert q.scale == pytest.approx(phi, rel=1e-5)
     assert q.beta == pytest.approx(p.beta, rel=1e-9)
