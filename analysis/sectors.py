@@ -114,10 +114,18 @@ def _share_fraction(share_pct, decimals: int) -> Fraction:
 
 
 def _allowed(s: Fraction, total: int, decimals: int) -> tuple[int, int, Fraction, Fraction]:
+    """Counts whose share rounds to ``s`` under round-half-up or round-half-even.
+
+    A share exactly half a unit below ``s`` rounds up to ``s`` (half-up); one exactly half a unit above rounds
+    down to ``s`` only under half-even and only when ``s``'s last digit is even.
+    """
     half = Fraction(1, 2 * 10**decimals)
     lo = (s - half) * total / 100
     hi = (s + half) * total / 100
-    return max(0, math.ceil(lo)), min(total, math.floor(hi)), lo, hi
+    k_hi = math.floor(hi)
+    if hi.denominator == 1 and (s * 10**decimals) % 2 == 1:
+        k_hi -= 1  # the upper tie rounds away from s under both conventions
+    return max(0, math.ceil(lo)), min(total, k_hi), lo, hi
 
 
 def share_count_bounds(share_pct, total: int, decimals: int) -> ShareCounts:

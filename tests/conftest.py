@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-settings.register_profile("project", max_examples=60, deadline=None)
+settings.register_profile("project", max_examples=60, deadline=None, derandomize=True)  # reproducible CI
 settings.load_profile("project")
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -251,3 +251,11 @@ def test_share_vs_history_single_year():
 def test_share_vs_history_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         S.share_vs_history(*args)
+
+
+def test_upper_tie_goes_to_the_even_neighbour():
+    """337..357 of 2,040 are 16.52%..17.50%: 17.50 publishes as 18 under half-up and half-even, so 357 is not 17%."""
+    assert S.share_count_bounds("17", 2040, 0).counts == tuple(range(337, 357))
+    assert S.share_count_bounds("18", 2040, 0).counts[0] == 357
+    assert 357 in S.share_count_bounds("18", 2040, 0).counts and 357 not in S.share_count_bounds("17", 2040, 0).counts
+    assert S.share_count_bounds("12.50", 8, 2).counts == (1,)  # exact share, no tie
