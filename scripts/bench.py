@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis import build  # noqa: E402  (light: standard library only)
+from analysis.reporting import build  # noqa: E402  (light: standard library only)
 
 PY = sys.executable
 KERNEL = build.KERNEL_NAME

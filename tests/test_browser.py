@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.paths import REPORTS_DIR, ROOT
+from analysis.core.paths import REPORTS_DIR, ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -172,7 +172,7 @@ class Page:
             self.session,
         )
         path.parent.mkdir(parents=True, exist_ok=True)
-        from analysis.io import atomic_write_bytes
+        from analysis.core.io import atomic_write_bytes
 
         atomic_write_bytes(path, base64.b64decode(shot["data"]))
 
@@ -317,8 +317,8 @@ def test_script_in_data_shows_as_text_and_never_runs(browser, tmp_path):
             "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
             "import matplotlib.pyplot as plt\n"
             "from IPython.display import Markdown, display\n"
-            "from analysis.render import md_table\n"
-            "from analysis.io import write_results\n"
+            "from analysis.present.tables import md_table\n"
+            "from analysis.core.io import write_results\n"
             "fig, ax = plt.subplots(figsize=(3, 2)); ax.bar(['a', 'b'], [3, 1]); ax.set_title(quote); plt.show()\n"
             "display(Markdown('> ' + quote))\n"
             "display(Markdown(md_table([{'source quote': quote}])))\n"

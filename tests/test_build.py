@@ -18,9 +18,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-import analysis.io
-from analysis import build, render
-from analysis.paths import ROOT
+import analysis.core.io
+from analysis.core.paths import ROOT
+from analysis.present import tables
+from analysis.reporting import build
+from analysis.reporting import runner as render
 
 pytestmark = pytest.mark.notebook
 
@@ -39,7 +41,7 @@ def write_notebook(path: Path, body: str = "", params: str | None = None, stem: 
         pcell,
         new_code_cell(body or "pass"),
         new_code_cell(
-            "from analysis.io import write_results\n"
+            "from analysis.core.io import write_results\n"
             f"write_results(results_dir, {stem!r}, {{'x': x, 'label': label}}, {{'double': 2 * x}},\n"
             "              f'x doubled is {2 * x} for {label}.')\n"
         ),
@@ -66,7 +68,7 @@ FROZEN_INPUTS = {
 }
 LAUNCHER = (
     "import json, sys\n"
-    "from analysis import build\n"
+    "from analysis.reporting import build\n"
     "frozen = json.loads(sys.argv[1])\n"
     "build.global_inputs = lambda: dict(frozen)\n"
     "sys.exit(build.main(sys.argv[2:]))\n"
@@ -270,7 +272,7 @@ def test_crash_mid_write_leaves_previous_files_intact_and_no_temporaries(tmp_pat
     assert build.main(["--notebooks", str(nbs), "--out", str(out)]) == 0
     before = snapshot(out)
 
-    real_os = analysis.io.os
+    real_os = analysis.core.io.os
 
     class CrashingOs:
         def __getattr__(self, name):
@@ -281,7 +283,7 @@ def test_crash_mid_write_leaves_previous_files_intact_and_no_temporaries(tmp_pat
             # The temp file is complete here; dying before the rename must leave the old file in place.
             raise SimulatedCrash(f"killed while publishing {dst}")
 
-    monkeypatch.setattr(analysis.io, "os", CrashingOs())  # forked workers inherit the patch
+    monkeypatch.setattr(analysis.core.io, "os", CrashingOs())  # forked workers inherit the patch
     with pytest.raises(SimulatedCrash):
         build.main(["--notebooks", str(nbs), "--out", str(out), "--force"])
     monkeypatch.undo()
@@ -306,9 +308,9 @@ def test_atomic_write_failure_keeps_old_content(tmp_path, monkeypatch):
     def fail_fsync(fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr(analysis.io.os, "fsync", fail_fsync)
+    monkeypatch.setattr(analysis.core.io.os, "fsync", fail_fsync)
     with pytest.raises(OSError, match="disk full"):
-        analysis.io.atomic_write_text(target, "new " * 1000)
+        analysis.core.io.atomic_write_text(target, "new " * 1000)
     assert target.read_text() == "old and whole"
     assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
 
@@ -322,7 +324,7 @@ def test_text_from_data_is_escaped_in_index_and_report(tmp_path):
     nbs, out = tmp_path / "nbs", tmp_path / "out"
     body = (
         "from IPython.display import Markdown, display\n"
-        "from analysis.render import md_table, md_escape\n"
+        "from analysis.present.tables import md_table, md_escape\n"
         "display(Markdown('quote: ' + label))\n"  # raw data in Markdown: escaped by the renderer
         "display(Markdown(md_table([{'region': label, 'n': 1}])))\n"
         "display(Markdown('> ' + md_escape(label)))\n"
@@ -350,17 +352,17 @@ def test_text_from_data_is_escaped_in_index_and_report(tmp_path):
 
 
 def test_markdown_helpers_escape():
-    assert render.escape('<a href="x">&') == "&lt;a href=&quot;x&quot;&gt;&amp;"
-    s = render.md_escape("<script>alert(1)</script> | *x* [l](u)\nnext")
+    assert tables.escape('<a href="x">&') == "&lt;a href=&quot;x&quot;&gt;&amp;"
+    s = tables.md_escape("<script>alert(1)</script> | *x* [l](u)\nnext")
     assert "\n" not in s and "\\<script\\>" in s
     html = render._markdown_escaped(s)
     assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<em>" not in html and "<a " not in html
-    table = render.md_table([{"region": "Almaty | <i>x</i>", "n": 3}])
+    table = tables.md_table([{"region": "Almaty | <i>x</i>", "n": 3}])
     out = render._markdown_escaped(table)
     assert out.count("<td>") == 2 and "&lt;i&gt;x&lt;/i&gt;" in out and "<i>" not in out
     with pytest.raises(ValueError):
-        render.md_table([[1, 2]], columns=["only"])
+        tables.md_table([[1, 2]], columns=["only"])
 
 
 # ----------------------------------------------------------------------------------------------- determinism
@@ -456,7 +458,7 @@ def test_no_change_path_does_not_import_heavy_modules(tmp_path):
     nbs.mkdir()
     assert run_cli(nbs, tmp_path / "out").returncode == 0  # writes the (empty) index
     code = (
-        "import sys; from analysis import build; "
+        "import sys; from analysis.reporting import build; "
         f"rc = build.main(['--notebooks', {str(nbs)!r}, '--out', {str(tmp_path / 'out')!r}]); "
         "heavy = [m for m in ('papermill', 'nbconvert', 'pandas', 'numpy', 'nbformat') if m in sys.modules]; "
         "print('HEAVY', heavy); sys.exit(rc)"
@@ -514,7 +516,7 @@ def test_preloaded_kernels_behave_like_fresh_ones(tmp_path):
         "fig, ax = plt.subplots(figsize=(2, 2))\n"
         "ax.plot([1, 2], [x, 1])\n"  # no plt.show(): the inline backend shows it at the end of the cell
         "draw = float(np.random.rand())\n"
-        "from analysis.io import write_results\n"
+        "from analysis.core.io import write_results\n"
         "write_results(results_dir, '01_fig', {'x': x}, {'backend': matplotlib.get_backend(), 'cwd': os.getcwd()},"
         " 'ok')\n"
         "print('DRAW', draw, 'PRELOADED', preloaded)\n"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats import rates as smr
 
-from analysis.compare import (
+from analysis.stats.compare import (
     compare_counts,
     compare_overdispersed,
     dispersion_table,

@@ -9,8 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from analysis.compare import compare_counts, score_pvalue
-from analysis.consistency import baselines_for_percent, check_percent, check_rate, compare_over_baselines
+from analysis.stats.compare import compare_counts, score_pvalue
+from analysis.stats.consistency import (
+    baselines_for_percent,
+    check_percent,
+    check_rate,
+    compare_over_baselines,
+)
 
 
 def _rounded(c, b, d, rule):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis import data
-from analysis.paths import DATA_DIR
+from analysis.core.paths import DATA_DIR
 
 FILES = ["national_annual", "national_ytd", "regional", "sectoral", "workforce", "population", "events"]
 
@@ -259,7 +259,7 @@ def test_share_over_100_is_refused(data_copy):
 
 def test_no_file_reads_the_shared_ledger():
     root = DATA_DIR.parent
-    for path in list((root / "analysis").glob("*.py")) + list((root / "notebooks").glob("*.ipynb")):
+    for path in list((root / "analysis").rglob("*.py")) + list((root / "notebooks").glob("*.ipynb")):
         assert not re.search(r"\.\./shared|[\"']shared[\"']|shared/data", path.read_text()), path
 
 

@@ -8,7 +8,7 @@ import statsmodels.api as sm
 from reference import poisson_loglinear_mle
 from scipy import stats
 
-from analysis.dispersion import estimate_dispersion, quarterly_phi
+from analysis.stats.dispersion import estimate_dispersion, quarterly_phi
 
 YEARS = list(range(2000, 2025))
 

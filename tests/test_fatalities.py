@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis import fatalities
-from analysis.compare import exact_pvalue
+from analysis.stats.compare import exact_pvalue
+from analysis.studies import fatalities
 
 
 def test_phi_formula_and_simulation():

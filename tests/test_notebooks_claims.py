@@ -13,8 +13,9 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from analysis import assess, data, power
-from analysis.paths import NOTEBOOKS_DIR, ROOT
+from analysis import data
+from analysis.core.paths import NOTEBOOKS_DIR, ROOT
+from analysis.stats import assess, power
 
 pytestmark = pytest.mark.notebook
 NB02 = NOTEBOOKS_DIR / "02_quarterly_change.ipynb"

@@ -9,7 +9,9 @@ import pytest
 
 papermill = pytest.importorskip("papermill")
 
-from analysis import fatalities, regional_patterns, sector_patterns  # noqa: E402
+from analysis.studies import fatalities  # noqa: E402
+from analysis.studies import regional as regional_patterns  # noqa: E402
+from analysis.studies import sectoral as sector_patterns  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NB = ROOT / "notebooks"

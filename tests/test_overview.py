@@ -6,19 +6,21 @@ import os
 import pandas as pd
 import pytest
 
-from analysis import io, overview
+from analysis.core import io
+from analysis.present import tables
+from analysis.studies import overview
 
 
 def test_html_table_escapes_data_text_and_links_only_http():
     df = pd.DataFrame({"quote": ["<script>alert(1)</script>", "a & b"], "url": ["https://e.kz/?a=1&b=\"2\"", "javascript:x"]})
-    html = overview.html_table(df)
+    html = tables.html_table(df)
     assert "<script>" not in html and "&lt;script&gt;" in html and "a &amp; b" in html
     assert 'href="https://e.kz/?a=1&amp;b=&quot;2&quot;"' in html
     assert "href=\"javascript" not in html
 
 
 def test_html_table_blank_for_missing_values():
-    html = overview.html_table(pd.DataFrame({"x": [pd.NA, None, float("nan")]}))
+    html = tables.html_table(pd.DataFrame({"x": [pd.NA, None, float("nan")]}))
     assert "NA" not in html and "nan" not in html and "None" not in html
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from analysis import regional_patterns as R
-from analysis import sector_patterns as S
+from analysis.studies import regional as R
+from analysis.studies import sectoral as S
 
 
 def test_regional_periods_exclude_non_top_k_lists():

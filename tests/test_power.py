@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 from statsmodels.stats.rates import power_poisson_ratio_2indep
 
-from analysis.compare import exact_pvalue, score_pvalue
-from analysis.power import minimum_detectable_ratio, minlike_pvalues, normal_power, power_ratio
+from analysis.stats.compare import exact_pvalue, score_pvalue
+from analysis.stats.power import minimum_detectable_ratio, minlike_pvalues, normal_power, power_ratio
 
 
 @pytest.mark.parametrize(("n", "p0"), [(1, 0.5), (40, 0.5), (57, 0.3), (200, 800 / 3811)])
@@ -110,7 +110,7 @@ def test_bad_input(call, pattern):
 
 
 def test_power_curve_equals_pointwise_exact_power():
-    from analysis.power import power_curve, power_ratio
+    from analysis.stats.power import power_curve, power_ratio
 
     ratios = [0.7, 0.85, 1.0, 1.2]
     curve = power_curve(ratios, 300)

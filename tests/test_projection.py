@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import projection as P
+from analysis.stats import projection as P
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "07_year_to_date_projection.ipynb"
@@ -91,7 +91,7 @@ def test_more_dispersion_gives_wider_intervals():
 
 
 def test_quasi_poisson_phi_matches_dispersion_module():
-    dispersion = pytest.importorskip("analysis.dispersion")
+    dispersion = pytest.importorskip("analysis.stats.dispersion")
     annual = P.ministry_history().annual()
     for first in (None, 2015):
         ys = sorted(y for y in annual if first is None or y >= first)

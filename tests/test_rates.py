@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.rates import confint_poisson
 
-from analysis.rates import count_ci, garwood_interval, poisson_exact_pvalue, rate_ci
+from analysis.stats.rates import count_ci, garwood_interval, poisson_exact_pvalue, rate_ci
 
 
 def test_garwood_table_values():

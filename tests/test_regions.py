@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from analysis import regions as R
+from analysis.stats import regions as R
 
 Q1_2025 = {"Qaraganda": 31, "Qostanay": 27, "East Kazakhstan": 24, "Aqtobe": 22, "Atyrau": 22, "Almaty city": 19}
 PROP = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from analysis import sectors as S
+from analysis.stats import sectors as S
 
 PROP = settings(max_examples=50, deadline=None)
 

@@ -9,8 +9,8 @@ import statsmodels.api as sm
 from reference import poisson_loglinear_mle
 from scipy import stats
 
-from analysis.compare import compare_counts, score_pvalue
-from analysis.trend import endpoint_change, fit_trend, trend_models
+from analysis.stats.compare import compare_counts, score_pvalue
+from analysis.stats.trend import endpoint_change, fit_trend, trend_models
 
 YEARS = list(range(2010, 2025))
 COUNTS = [1996, 1894, 1826, 1691, 1689, 1717, 1586, 1463, 1483, 1410, 1293, 1281, 1162, 1182, 1141]

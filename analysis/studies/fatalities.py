@@ -25,11 +25,12 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
-from . import data, validate
-from .compare import compare_counts, compare_overdispersed, dispersion_to_flip, exact_pvalue
-from .dispersion import estimate_dispersion
-from .rates import fmt_num, fmt_p, garwood_interval
-from .results import Result
+from analysis import data
+from analysis.core import validate
+from analysis.core.results import Result
+from analysis.stats.compare import compare_counts, compare_overdispersed, dispersion_to_flip, exact_pvalue
+from analysis.stats.dispersion import estimate_dispersion
+from analysis.stats.rates import fmt_num, fmt_p, garwood_interval
 
 DENOMINATOR = {"ministry": "injured", "bns": "victims"}
 SYSTEM_LABEL = {"ministry": "Ministry", "bns": "BNS"}

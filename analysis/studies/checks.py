@@ -3,7 +3,7 @@ before any kernel starts. Each raises ``ValueError`` naming the parameter and it
 
 from __future__ import annotations
 
-from . import validate
+from analysis.core import validate
 
 MEASURES = ("count", "rate")
 

@@ -14,10 +14,10 @@ import numbers
 from dataclasses import dataclass
 from fractions import Fraction
 
-from . import validate
-from .compare import _ratio, exact_pvalue, exact_ratio_ci, score_pvalue
-from .rates import fmt_num
-from .results import Result
+from analysis.core import validate
+from analysis.core.results import Result
+from analysis.stats.compare import _ratio, exact_pvalue, exact_ratio_ci, score_pvalue
+from analysis.stats.rates import fmt_num
 
 ROUNDING = "rounding-aware back-calculation (exact fractions)"
 _TIES = "boundary ties (exactly half a unit away) count as consistent"

@@ -16,7 +16,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
-from .paths import DATA_DIR
+from analysis.core.paths import DATA_DIR
 
 SYSTEMS = ("ministry", "bns")
 COUNT_MEASURES = {

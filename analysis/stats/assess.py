@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import compare, consistency, dispersion, power, trend, validate
-from .rates import fmt_p
-from .results import Result
+from analysis.core import validate
+from analysis.core.results import Result
+from analysis.stats import compare, consistency, dispersion, power, trend
+from analysis.stats.rates import fmt_p
 
 
 def _decimals_of(x: float) -> int:
@@ -324,7 +325,7 @@ def seasonal_baseline(current_count, previous_count, previous_year_total, typica
     typical share of last year's total predicts (exact Poisson p-value; share uncertainty in the interval)."""
     from scipy import stats
 
-    from .rates import poisson_exact_pvalue
+    from analysis.stats.rates import poisson_exact_pvalue
 
     c = validate.count("current_count", current_count)
     p = validate.count("previous_count", previous_count)

@@ -60,8 +60,8 @@ import pandas as pd
 from scipy import optimize, special, stats
 from statsmodels.stats.multitest import multipletests
 
-from . import validate
-from .results import Result
+from analysis.core import validate
+from analysis.core.results import Result
 
 KZ_FIRST_LEVEL_UNITS = 20
 """Kazakhstan's first-level units since June 2022: 17 regions (oblys) + 3 cities (Astana, Almaty, Shymkent)."""

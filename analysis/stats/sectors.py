@@ -35,8 +35,8 @@ from fractions import Fraction
 import numpy as np
 from scipy import stats
 
-from . import validate
-from .results import Result
+from analysis.core import validate
+from analysis.core.results import Result
 
 GMK_NOTE = ("The mining and metallurgical complex (GMK) is a Ministry grouping that cuts across NACE section B "
             "(mining and quarrying) and part of section C (C24 basic metals); it is not a NACE section, so no "

@@ -21,9 +21,9 @@ from scipy import optimize, stats
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import test_poisson_2indep
 
-from . import validate
-from .rates import fmt_num, fmt_p, fmt_pct
-from .results import Result
+from analysis.core import validate
+from analysis.core.results import Result
+from analysis.stats.rates import fmt_num, fmt_p, fmt_pct
 
 EXACT = "exact conditional binomial"
 QUASI_SCORE = "quasi-Poisson score test (variance φ·μ)"

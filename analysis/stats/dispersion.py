@@ -17,9 +17,9 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import optimize, stats
 
-from . import validate
-from .rates import fmt_num, fmt_p
-from .results import Result
+from analysis.core import validate
+from analysis.core.results import Result
+from analysis.stats.rates import fmt_num, fmt_p
 
 QUASI = "quasi-Poisson Pearson χ²/df (log-linear Poisson GLM in year)"
 NB = "negative binomial NB2 (α by profile maximum likelihood)"

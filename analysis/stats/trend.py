@@ -14,16 +14,16 @@ import numpy as np
 import statsmodels.api as sm
 from scipy import stats
 
-from . import validate
-from .compare import (
+from analysis.core import validate
+from analysis.core.results import Result
+from analysis.stats.compare import (
     OverdispersedComparison,
     RateComparison,
     compare_counts,
     compare_overdispersed,
 )
-from .dispersion import clean_series, design, estimate_dispersion, fit_nb_alpha, nb_glm
-from .rates import fmt_num, fmt_p, fmt_pct
-from .results import Result
+from analysis.stats.dispersion import clean_series, design, estimate_dispersion, fit_nb_alpha, nb_glm
+from analysis.stats.rates import fmt_num, fmt_p, fmt_pct
 
 MODELS = {
     "poisson": "log-linear Poisson GLM",

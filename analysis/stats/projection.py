@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import validate
-from .paths import DATA_DIR
-from .results import Result
+from analysis.core import validate
+from analysis.core.paths import DATA_DIR
+from analysis.core.results import Result
 
 MODEL = "seasonal-share ratio projection with quasi-Poisson noise (seeded simulation)"
 ASSUMPTIONS = (
@@ -130,7 +130,7 @@ def make_history(counts: Mapping, derived: Iterable = (), pct_changes: Mapping |
 
 def ministry_history(data_dir=DATA_DIR, include_derived: bool = True) -> History:
     """Ministry 'injured' cumulative releases from January (and annual totals as month 12) from analysis.data."""
-    from . import data
+    from analysis import data
 
     ytd = data.load_national_ytd(data_dir, include_derived=include_derived)
     ytd = ytd[(ytd["system"] == "ministry") & ytd["preferred"] & (ytd["first_month"] == 1)]
@@ -313,7 +313,7 @@ def share_table(curve: ShareCurve, allow_interpolation: bool = True) -> pd.DataF
 def quasi_poisson_phi(annual: Mapping[int, float], first_year: int | None = PHI_FIRST_YEAR) -> tuple[float, int]:
     """(φ, df): Pearson χ²/df of a Poisson GLM log-linear in year (analysis.dispersion); years before
     ``first_year`` dropped."""
-    from .dispersion import estimate_dispersion
+    from analysis.stats.dispersion import estimate_dispersion
 
     ys = sorted(y for y in annual if first_year is None or y >= first_year)
     if len(ys) < 3:

@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import data, sectors, validate
-from .rates import fmt_p
+from analysis import data
+from analysis.core import validate
+from analysis.stats import sectors
+from analysis.stats.rates import fmt_p
 
 SECTORS = ("gmk", "construction")
 LABEL = {"gmk": "mining and metallurgical complex (GMK)", "construction": "construction"}

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .results import jsonable
+from analysis.core.results import jsonable
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -48,7 +48,7 @@ def write_results(results_dir: str | Path, stem: str, parameters: dict, results:
 
     Returns nothing, so a notebook's last cell does not print a (temporary) path into the report.
     """
-    from .paths import resolve
+    from analysis.core.paths import resolve
 
     payload = {"notebook": stem, "parameters": parameters, "results": results, "verdict": verdict}
     write_json(resolve(results_dir) / f"{stem}.json", payload)

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
-from . import validate
-from .rates import fmt_num, fmt_pct
-from .results import Result
+from analysis.core import validate
+from analysis.core.results import Result
+from analysis.stats.rates import fmt_num, fmt_pct
 
 EXACT_POWER = "exact power of the exact conditional binomial test (sum over n)"
 NORMAL_POWER = "normal approximation to the quasi-Poisson score test (variance φ·μ)"

@@ -24,8 +24,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import data, regions, validate
-from .rates import fmt_p, poisson_exact_pvalue, rate_ci
+from analysis import data
+from analysis.core import validate
+from analysis.stats import regions
+from analysis.stats.rates import fmt_p, poisson_exact_pvalue, rate_ci
 
 REFORM = pd.Timestamp("2022-06-08")
 BASES = ("population", "equal shares")

@@ -2,7 +2,7 @@
 
 ``run_notebook()`` is the reusable unit behind ``python -m analysis.build`` (and the claim checker)::
 
-    from analysis.render import run_notebook
+    from analysis.reporting.runner import run_notebook
     r = run_notebook("notebooks/02_quarterly_change.ipynb", {"current_count": 180}, name="claim_2019", out_dir="reports")
     r.status, r.html_path, r.json_path, r.error, r.seconds
 
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import html
 import json
 import logging
 import os
@@ -42,7 +41,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .paths import REPORTS_DIR, ROOT, resolve
+from analysis.core.paths import REPORTS_DIR, ROOT, resolve
+from analysis.present.tables import escape
 
 KERNEL_NAME = "kz-injuries"
 DEFAULT_CELL_TIMEOUT = 600  # seconds per cell; a hung notebook must not hang the build forever
@@ -56,51 +56,6 @@ CSP = (
 
 
 # --------------------------------------------------------------------------------------------- escaping helpers
-
-
-def escape(text: Any) -> str:
-    """HTML-escape ``text`` (quotes included): for any text from data placed into HTML."""
-    return html.escape("" if text is None else str(text), quote=True)
-
-
-# CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones that can start markup or HTML.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&])")
-
-
-def md_escape(text: Any) -> str:
-    """Text from data made literal in Markdown: every markup or HTML character is backslash-escaped.
-
-    ``display(Markdown(f"> {md_escape(quote)}"))`` shows the quote as written, ``<script>`` included (as text),
-    in JupyterLab and in the built report alike. Newlines become spaces (a table cell or list item stays one line).
-    """
-    s = "" if text is None else str(text)
-    s = " ".join(s.splitlines())
-    return _MD_SPECIAL.sub(r"\\\1", s)
-
-
-def md_table(
-    rows: Iterable[Mapping[str, Any]] | Iterable[Sequence[Any]], columns: Sequence[str] | None = None
-) -> str:
-    """A Markdown table whose every cell (and header) is escaped with ``md_escape``.
-
-    ``rows`` are mappings (``columns`` defaults to the first row's keys) or sequences (then ``columns`` is needed).
-    Floats are shown with ``repr``-free ``str``; ``None`` as an empty cell.
-    """
-    rows = list(rows)
-    if columns is None:
-        if not rows or not isinstance(rows[0], Mapping):
-            raise ValueError("md_table needs columns= when rows are not mappings")
-        columns = list(rows[0].keys())
-    columns = list(columns)
-    head = "| " + " | ".join(md_escape(c) for c in columns) + " |"
-    rule = "|" + "|".join(" --- " for _ in columns) + "|"
-    lines = [head, rule]
-    for row in rows:
-        values = [row.get(c) for c in columns] if isinstance(row, Mapping) else list(row)
-        if len(values) != len(columns):
-            raise ValueError(f"md_table row has {len(values)} cells, expected {len(columns)}: {values!r}")
-        lines.append("| " + " | ".join("" if v is None else md_escape(v) for v in values) + " |")
-    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------------------------------- result
@@ -182,7 +137,7 @@ def _markdown_escaped(source: str) -> str:
 
 
 def _quiet_logger() -> logging.Logger:
-    log = logging.getLogger("analysis.render.quiet")
+    log = logging.getLogger("analysis.reporting.runner.quiet")
     if not log.handlers:
         log.addHandler(logging.NullHandler())
         log.propagate = False
@@ -634,13 +589,13 @@ def _normalise_results(raw: bytes, tmp_results: Path, final_results_dir: Path) -
         raise RenderError("results JSON is not an object")
     missing = [k for k in ("parameters", "results", "verdict") if k not in data]
     if missing:
-        raise RenderError(f"results JSON lacks key(s) {', '.join(missing)} (use analysis.io.write_results)")
+        raise RenderError(f"results JSON lacks key(s) {', '.join(missing)} (use analysis.core.io.write_results)")
     params = data.get("parameters")
     if isinstance(params, dict) and "results_dir" in params:
         value = str(params["results_dir"])
         if value in (str(tmp_results), os.fspath(tmp_results.resolve())):
             params["results_dir"] = _display_path(final_results_dir)
-    from .io import dumps
+    from analysis.core.io import dumps
 
     return dumps(data).encode("utf-8")
 
@@ -682,7 +637,7 @@ def run_notebook(
 
     def failed(error: str, *, cell=None, ename=None, evalue=None) -> RunResult:
         if tmp_nb.exists():
-            from .io import atomic_write_text
+            from analysis.core.io import atomic_write_text
 
             text = _scrub_tmp_paths(tmp_nb, tmp_results, out, notebook.stem, name, failed_path)
             atomic_write_text(failed_path, text)
@@ -758,7 +713,7 @@ def run_notebook(
             else:
                 return failed(
                     f"{_display_path(notebook)} ran but wrote no results JSON to results_dir "
-                    f"(expected {notebook.stem}.json via analysis.io.write_results(results_dir, ...))"
+                    f"(expected {notebook.stem}.json via analysis.core.io.write_results(results_dir, ...))"
                 )
         try:
             results_bytes = _normalise_results(chosen.read_bytes(), tmp_results, out / "results")
@@ -770,7 +725,7 @@ def run_notebook(
             warnings.simplefilter("ignore")
             body = render_html(nb, title or name, _banner(name, notebook, params), notebook.parent)
 
-        from .io import atomic_write_bytes, atomic_write_text
+        from analysis.core.io import atomic_write_bytes, atomic_write_text
 
         # Each file is replaced atomically; the HTML (what readers open) goes last.
         atomic_write_bytes(json_path, results_bytes)

@@ -3,11 +3,9 @@ provenance. Used by the data-overview notebook."""
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 
-from . import data
+from analysis import data
 
 
 def coverage(data_dir=data.DATA_DIR) -> pd.DataFrame:
@@ -114,21 +112,3 @@ def provenance(data_dir=data.DATA_DIR, max_quote_chars: int = 160) -> pd.DataFra
     q = out["source_id"].map(src["quote"]).fillna("")
     out["quote"] = [s if len(s) <= max_quote_chars else s[: max_quote_chars - 1] + "…" for s in q]
     return out
-
-
-def html_table(df: pd.DataFrame, link_cols: tuple[str, ...] = ("url",), max_rows: int | None = None) -> str:
-    """An HTML table with every data-derived text escaped and only the given columns turned into links."""
-    d = df.head(max_rows) if max_rows else df
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in d.columns)
-    body = []
-    for row in d.itertuples(index=False):
-        cells = []
-        for col, v in zip(d.columns, row):
-            missing = v is None or (not isinstance(v, (list, tuple, dict)) and pd.isna(v))
-            text = "" if missing else (f"{v:g}" if isinstance(v, float) else str(v))
-            if col in link_cols and text.startswith(("http://", "https://")):
-                cells.append(f'<td><a href="{html.escape(text, quote=True)}" rel="noopener noreferrer">link</a></td>')
-            else:
-                cells.append(f"<td>{html.escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="dataframe"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
