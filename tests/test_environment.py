@@ -35,6 +35,8 @@ def _conda():
     deps = {}
     for m in re.finditer(r"^\s{2}- ([A-Za-z0-9_.\-]+)=([^\s=]+)\s*$", text, re.M):
         deps[_norm(m.group(1))] = m.group(2)
+    for m in re.finditer(r"^\s{6}- ([A-Za-z0-9_.\-]+)==([^\s=#]+)", text, re.M):  # pip: entries (not on conda-forge)
+        deps[_norm(m.group(1))] = m.group(2)
     return deps
 
 
