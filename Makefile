@@ -7,7 +7,6 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-KERNEL := kz-injuries
 
 .PHONY: help env test report bench lab lint lock clean
 
@@ -25,7 +24,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (kz-injuries)" >/dev/null
+	$(PY) -m analysis.reporting.kernels install >/dev/null
 	-@git rev-parse --git-dir >/dev/null 2>&1 && $(PY) -m nbstripout --install --attributes .gitattributes >/dev/null 2>&1
 	@touch $(STAMP)
 

@@ -18,3 +18,49 @@ def data_copy(tmp_path):
     dst = tmp_path / "data"
     shutil.copytree(ROOT / "data", dst)
     return dst
+
+
+class BuiltReports:
+    """The project's reports, built once per test session by the report builder (``make report`` did the same,
+    so in CI this finds everything up to date). Shared by pytest-xdist workers: the builder's own lock serialises
+    them and its cache makes the later ones no-ops."""
+
+    def __init__(self, out: Path):
+        self.out = out
+
+    def results(self, name: str) -> dict:
+        import json
+
+        return json.loads((self.out / "results" / f"{name}.json").read_text(encoding="utf-8"))
+
+    def html(self, name: str) -> str:
+        return (self.out / f"{name}.html").read_text(encoding="utf-8")
+
+    def executed(self, name: str) -> dict:
+        import json
+
+        return json.loads((self.out / "executed" / f"{name}.ipynb").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def reports() -> BuiltReports:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "analysis.build"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, f"the report build failed:\n{proc.stdout}\n{proc.stderr}"
+    return BuiltReports(ROOT / "reports")
+
+
+def execute(notebook: Path, tmp_path: Path, **parameters) -> dict:
+    """Run a notebook with papermill (as a user would, outside the build) and return the results it published."""
+    import nbformat
+    import papermill as pm
+
+    from analysis.reporting.runner import find_results
+
+    out = tmp_path / f"{notebook.stem}.out.ipynb"
+    pm.execute_notebook(str(notebook), str(out), parameters=parameters, kernel_name="kz-injuries", progress_bar=False,
+                        cwd=str(tmp_path))
+    return find_results(nbformat.read(str(out), as_version=4))

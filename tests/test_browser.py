@@ -318,7 +318,7 @@ def test_script_in_data_shows_as_text_and_never_runs(browser, tmp_path):
             "import matplotlib.pyplot as plt\n"
             "from IPython.display import Markdown, display\n"
             "from analysis.present.tables import md_table\n"
-            "from analysis.core.io import write_results\n"
+            "from analysis.present.report import write_results\n"
             "fig, ax = plt.subplots(figsize=(3, 2)); ax.bar(['a', 'b'], [3, 1]); ax.set_title(quote); plt.show()\n"
             "display(Markdown('> ' + quote))\n"
             "display(Markdown(md_table([{'source quote': quote}])))\n"

@@ -41,7 +41,7 @@ def write_notebook(path: Path, body: str = "", params: str | None = None, stem: 
         pcell,
         new_code_cell(body or "pass"),
         new_code_cell(
-            "from analysis.core.io import write_results\n"
+            "from analysis.present.report import write_results\n"
             f"write_results(results_dir, {stem!r}, {{'x': x, 'label': label}}, {{'double': 2 * x}},\n"
             "              f'x doubled is {2 * x} for {label}.')\n"
         ),
@@ -408,11 +408,13 @@ def test_missing_variant_notebook_is_a_warning_and_strict_makes_it_an_error(tmp_
         ('[variants.v]\nnotebook = "x"\n[variants.v.parameters]\nresults_dir = "y"\n', "results_dir"),
         ('[variants.v]\nnotebook = "x"\ncolour = 1\n', "unknown key"),
         ("[variants.v\n", "reports.toml"),
+        ('[variants.v]\nnotebook = "nb"\n[variants.v.parameters]\nalpah = 0.01\n', "[variants.v]: 'alpah' is not a parameter"),
     ],
 )
 def test_bad_config_is_a_clear_error(tmp_path, toml, message, capsys):
     nbs = tmp_path / "nbs"
     nbs.mkdir()
+    write_notebook(nbs / "nb.ipynb", params="x = 2\nalpha = 0.05\n")
     (nbs / "reports.toml").write_text(toml)
     assert build.main(["--notebooks", str(nbs), "--out", str(tmp_path / "out")]) == 2
     assert message in capsys.readouterr().err
@@ -420,6 +422,7 @@ def test_bad_config_is_a_clear_error(tmp_path, toml, message, capsys):
 
 def test_project_config_parses_and_names_the_2019_claims():
     variants = build.load_config(ROOT / "notebooks" / "reports.toml")
+    build.make_jobs(ROOT / "notebooks", ROOT / "notebooks" / "reports.toml")  # every variant names real parameters
     deaths = variants["02_quarterly_change_2019_deaths"]
     assert deaths["notebook"] == "02_quarterly_change"
     assert (
@@ -428,13 +431,13 @@ def test_project_config_parses_and_names_the_2019_claims():
             "current_count": 180,
             "reported_change_pct": -17.6,
             "previous_count": 220,
-            "current_label": "2019",
-            "previous_label": "2018",
+            "period": "2019",
+            "measure": "fatal",
         }.items()
     )
     injuries = variants["02_quarterly_change_2019_injuries"]["parameters"]
     assert injuries["current_count"] == 1430 and injuries["reported_change_pct"] == -8.8
-    assert injuries["current_label"] == "2019" and injuries["previous_label"] == "2018"
+    assert injuries["period"] == "2019"
     assert injuries["previous_count"] == 1568  # the same release: "than in 2018 (1,568 people)"
 
 
@@ -516,7 +519,7 @@ def test_preloaded_kernels_behave_like_fresh_ones(tmp_path):
         "fig, ax = plt.subplots(figsize=(2, 2))\n"
         "ax.plot([1, 2], [x, 1])\n"  # no plt.show(): the inline backend shows it at the end of the cell
         "draw = float(np.random.rand())\n"
-        "from analysis.core.io import write_results\n"
+        "from analysis.present.report import write_results\n"
         "write_results(results_dir, '01_fig', {'x': x}, {'backend': matplotlib.get_backend(), 'cwd': os.getcwd()},"
         " 'ok')\n"
         "print('DRAW', draw, 'PRELOADED', preloaded)\n"

@@ -71,6 +71,7 @@ def test_notebook_committed_without_outputs(nb):
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_conventions(nb):
+    """Shape every notebook shares (study notebooks are checked in detail by tests/test_studies.py)."""
     doc = json.loads(nb.read_text())
     cells = doc["cells"]
     code = [c for c in cells if c["cell_type"] == "code"]
@@ -78,11 +79,13 @@ def test_notebook_conventions(nb):
     assert len(params) == 1, f"{nb.name}: needs exactly one cell tagged 'parameters'"
     src = "\n".join("".join(c["source"]) for c in code)
     assert not re.search(r"^\s*(def|class)\s", src, re.M), f"{nb.name}: defines functions/classes (move to analysis/)"
-    assert "results_dir" in "".join(code[params[0]]["source"])
+    assert "results_dir" not in src, f"{nb.name}: results travel as a published output, not through results_dir"
     nxt = "".join(code[params[0] + 1]["source"])
-    assert re.search(r"validate\.|check_\w+\(", nxt), f"{nb.name}: the cell after parameters must validate them"
+    assert re.search(r"validate\.|check_\w+\(|from_notebook\(globals\(\)\)", nxt), \
+        f"{nb.name}: the cell after parameters must validate them"
     assert doc["metadata"]["kernelspec"]["name"] == "kz-injuries"
-    assert "write_results" in src
+    assert re.search(r"\bpublish\(|write_results\(", "".join(code[-1]["source"])), \
+        f"{nb.name}: the last code cell must publish the results"
     md = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").lower()
     assert "verdict" in md and "caveat" in md
 

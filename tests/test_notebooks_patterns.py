@@ -2,10 +2,10 @@
 other parameter set; key JSON values equal what the analysis modules compute directly; a bad parameter stops the
 notebook with a message naming it."""
 
-import json
 from pathlib import Path
 
 import pytest
+from conftest import execute
 
 papermill = pytest.importorskip("papermill")
 
@@ -19,11 +19,8 @@ pytestmark = pytest.mark.notebook
 
 
 def _run(nb: str, out_dir: Path, **params) -> dict:
-    """Execute notebooks/<nb>.ipynb with ``params`` (results_dir in ``out_dir``) and return its JSON."""
-    res = out_dir / "results"
-    papermill.execute_notebook(str(NB / f"{nb}.ipynb"), str(out_dir / f"{nb}.ipynb"), kernel_name="kz-injuries",
-                               parameters={**params, "results_dir": str(res)}, progress_bar=False, cwd=str(out_dir))
-    return json.loads((res / f"{nb}.json").read_text())
+    """Execute notebooks/<nb>.ipynb with ``params`` and return the results it published."""
+    return execute(NB / f"{nb}.ipynb", out_dir, **params)
 
 
 def _fails(nb: str, out_dir: Path, **params) -> str:

@@ -38,10 +38,10 @@ def test_change_checks_flag_2019_deaths():
     assert ok["matches_when_rounded"]
 
 
-def test_write_results_is_atomic_and_plain_json(tmp_path, monkeypatch):
-    io.write_results(tmp_path, "nb", {"a": 1}, {"x": float("nan"), "t": (1, 2)}, "v")
+def test_write_json_is_atomic_and_plain_json(tmp_path, monkeypatch):
+    io.write_json(tmp_path / "nb.json", {"results": {"x": float("nan"), "t": (1, 2)}, "verdict": "v"})
     d = json.loads((tmp_path / "nb.json").read_text())
-    assert d == {"notebook": "nb", "parameters": {"a": 1}, "results": {"x": None, "t": [1, 2]}, "verdict": "v"}
+    assert d == {"results": {"x": None, "t": [1, 2]}, "verdict": "v"}
     assert oct((tmp_path / "nb.json").stat().st_mode & 0o777) == "0o644"
 
     def boom(*a, **k):
@@ -49,6 +49,6 @@ def test_write_results_is_atomic_and_plain_json(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError):
-        io.write_results(tmp_path, "nb", {"a": 2}, {}, "new")
-    assert json.loads((tmp_path / "nb.json").read_text())["verdict"] == "v"  # old file intact
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["nb.json"]  # no temp file left
+        io.write_json(tmp_path / "nb.json", {"verdict": "new"})
+    assert json.loads((tmp_path / "nb.json").read_text())["verdict"] == "v"
+    assert not [p for p in tmp_path.iterdir() if p.name != "nb.json"]

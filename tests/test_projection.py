@@ -5,8 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import execute
 
 from analysis.stats import projection as P
+from analysis.studies.common import ministry_history
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "07_year_to_date_projection.ipynb"
@@ -92,7 +94,7 @@ def test_more_dispersion_gives_wider_intervals():
 
 def test_quasi_poisson_phi_matches_dispersion_module():
     dispersion = pytest.importorskip("analysis.stats.dispersion")
-    annual = P.ministry_history().annual()
+    annual = ministry_history().annual()
     for first in (None, 2015):
         ys = sorted(y for y in annual if first is None or y >= first)
         ref = dispersion.estimate_dispersion([int(annual[y]) for y in ys], ys)
@@ -172,7 +174,7 @@ def test_change_against_estimated_previous_period():
 
 
 def test_project_year_on_real_data():
-    h = P.ministry_history()
+    h = ministry_history()
     r = P.project_year(h, 2025, 3, 293, -16.8, seed=1, n_draws=4000, decisive_months=(6,))
     assert r.share.source == "interpolated"
     assert r.previous_count == 1408 and r.previous_source == "published"
@@ -189,7 +191,7 @@ def test_project_year_on_real_data():
 
 
 def test_past_year_is_left_out_and_actual_reported():
-    r = P.project_year(P.ministry_history(), 2021, 7, 817, 2.4, seed=1, n_draws=3000, decisive_months=())
+    r = P.project_year(ministry_history(), 2021, 7, 817, 2.4, seed=1, n_draws=3000, decisive_months=())
     assert r.actual == 1465 and r.previous_count == 1503
     assert 2021 not in set(r.backtest["year"])
 
@@ -244,15 +246,11 @@ def test_same_seed_same_numbers():
 
 # ---------------------------------------------------------------- the notebook
 def _run(tmp_path, **params):
-    pm = pytest.importorskip("papermill")
-    out = tmp_path / "out.ipynb"
-    pm.execute_notebook(str(NOTEBOOK), str(out), parameters={"results_dir": str(tmp_path / "res")} | params,
-                        kernel_name="kz-injuries", cwd=str(tmp_path), progress_bar=False)
-    return json.loads((tmp_path / "res" / f"{STEM}.json").read_text())
+    return execute(NOTEBOOK, tmp_path, **params)
 
 
 def _check_against_analysis(res, year, months, ytd_count, pct, seed):
-    r = P.project_year(P.ministry_history(), year, months, ytd_count, pct, 12, alpha=0.05, seed=seed)
+    r = P.project_year(ministry_history(), year, months, ytd_count, pct, 12, alpha=0.05, seed=seed)
     got = res["results"]
     assert got["projected_count"] == pytest.approx(r.projected_count)
     assert got["prediction_interval"] == pytest.approx(list(r.prediction_interval))

@@ -34,3 +34,75 @@ def fmt_pct(x: float | None) -> str:
     if x is None or not math.isfinite(x):
         return fmt_num(x) + ("%" if x is not None and math.isinf(x) else "")
     return f"{x:+.1f}%"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The reader-facing policy (tables, summary boxes, headlines): no scientific notation, no fractional people,
+# p-values as 0.022 or < 0.001 (never 0), percents signed with the published precision.
+def _finite(x) -> bool:
+    return x is not None and not (isinstance(x, float) and not math.isfinite(x))
+
+
+def fmt_count(x) -> str:
+    """A count of people or events: an integer with thousands separators ('1,408'); '' for missing."""
+    if not _finite(x):
+        return ""
+    return f"{round(float(x)):,}"
+
+
+def fmt_number(x, sig: int = 3) -> str:
+    """A number with ``sig`` significant figures, thousands separators and never scientific notation."""
+    if not _finite(x):
+        return "" if x is None or (isinstance(x, float) and math.isnan(x)) else ("∞" if x > 0 else "−∞")
+    v = float(x)
+    if v == 0:
+        return "0"
+    decimals = max(0, sig - 1 - math.floor(math.log10(abs(v))))
+    text = f"{v:,.{decimals}f}"
+    return "0" if float(text.replace(",", "")) == 0 else text
+
+
+def fmt_pvalue(p) -> str:
+    """A p-value for readers: '0.022', '0.13', '< 0.001'; never '0' and never scientific notation."""
+    if not _finite(p):
+        return ""
+    p = float(p)
+    if p < 0.001:
+        return "< 0.001"
+    if p >= 0.995:
+        return "1.00"
+    return f"{p:.2g}" if p < 0.1 else f"{p:.2f}"
+
+
+def fmt_percent(x, decimals: int = 1, signed: bool = True) -> str:
+    """A percent with the given precision: '-16.8%' (signed) or '22.2%'."""
+    if not _finite(x):
+        return ""
+    return f"{float(x):+.{decimals}f}%" if signed else f"{float(x):.{decimals}f}%"
+
+
+def fmt_interval(lower, upper, unit: str = "", level: float = 95) -> str:
+    """'95% CI 0.710 to 0.975' in the unit's format ('%' for percents, 'count' for counts, else 3 figures)."""
+    def one(v):
+        if unit == "%":
+            return fmt_percent(v)
+        if unit == "count":
+            return fmt_count(v)
+        return fmt_number(v)
+
+    if lower is None and upper is None:
+        return ""
+    return f"{level:g}% CI {one(lower)} to {one(upper)}"
+
+
+def fmt_estimate(e) -> str:
+    """An estimate with its interval and p-value, e.g. '-16.8% (95% CI -29.0% to -2.5%), p = 0.022'."""
+    unit = getattr(e, "unit", "")
+    main = fmt_percent(e.estimate) if unit == "%" else fmt_count(e.estimate) if unit == "count" else \
+        fmt_number(e.estimate)
+    ci = fmt_interval(e.lower, e.upper, unit)
+    text = main + (f" ({ci})" if ci else "")
+    if e.p_value is not None:
+        p = fmt_pvalue(e.p_value)
+        text += f", p {p}" if p.startswith("<") else f", p = {p}"
+    return text

@@ -41,14 +41,3 @@ def dumps(obj: Any) -> str:
 
 def write_json(path: str | Path, obj: Any) -> Path:
     return atomic_write_text(path, dumps(obj))
-
-
-def write_results(results_dir: str | Path, stem: str, parameters: dict, results: Any, verdict: str) -> None:
-    """Write ``{results_dir}/{stem}.json`` with the notebook's parameters, results and verdict, atomically.
-
-    Returns nothing, so a notebook's last cell does not print a (temporary) path into the report.
-    """
-    from analysis.core.paths import resolve
-
-    payload = {"notebook": stem, "parameters": parameters, "results": results, "verdict": verdict}
-    write_json(resolve(results_dir) / f"{stem}.json", payload)

@@ -11,8 +11,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import pandas as pd
-
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones that can start markup or HTML.
 def escape(text: Any) -> str:
@@ -60,8 +58,10 @@ def md_table(
     return "\n".join(lines) + "\n"
 
 
-def html_table(df: pd.DataFrame, link_cols: tuple[str, ...] = ("url",), max_rows: int | None = None) -> str:
+def html_table(df, link_cols: tuple[str, ...] = ("url",), max_rows: int | None = None) -> str:
     """An HTML table with every data-derived text escaped and only the given columns turned into links."""
+    import pandas as pd
+
     d = df.head(max_rows) if max_rows else df
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in d.columns)
     body = []

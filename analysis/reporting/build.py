@@ -3,7 +3,7 @@
 Runs each notebook in ``notebooks/`` with its default parameters, plus the named parameter variants of
 ``notebooks/reports.toml``, one kernel per run, in parallel on the available cores, and writes::
 
-    reports/<name>.html              the report (code hidden, self-contained; analysis.render)
+    reports/<name>.html              the report (code hidden, self-contained; analysis.reporting.runner)
     reports/executed/<name>.ipynb    the executed notebook
     reports/results/<name>.json      parameters, results, verdict (written by the notebook)
     reports/index.html               one row per report: parameters, status, run time, verdict, link
@@ -37,10 +37,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from analysis.core.paths import NOTEBOOKS_DIR, REPORTS_DIR, ROOT, resolve
+from analysis.reporting import CSP, KERNEL_NAME
 
 BUILD_FORMAT = 1  # bump to invalidate every cache record
 CONFIG_NAME = "reports.toml"
-KERNEL_NAME = "kz-injuries"  # same as analysis.reporting.runner.KERNEL_NAME (not imported: keep this module light)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -102,7 +102,7 @@ def load_config(path: Path) -> dict:
             raise ConfigError(f"{where}: 'parameters' must be a table")
         if "results_dir" in params:
             raise ConfigError(f"{where}: 'results_dir' is set by the builder, not by a variant")
-        title = spec.get("title", name)
+        title = spec.get("title", "")
         if not isinstance(title, str):
             raise ConfigError(f"{where}: 'title' must be a string")
         out[name] = {
@@ -115,7 +115,7 @@ def load_config(path: Path) -> dict:
 
 def make_jobs(nb_dir: Path, config_path: Path) -> list[Job]:
     notebooks = discover_notebooks(nb_dir)
-    jobs = [Job(name=p.stem, notebook=p, parameters={}, title=p.stem) for p in notebooks]
+    jobs = [Job(name=p.stem, notebook=p, parameters={}, title="") for p in notebooks]
     stems = {p.stem for p in notebooks}
     for name, spec in load_config(config_path).items():
         if name in stems:
@@ -124,8 +124,40 @@ def make_jobs(nb_dir: Path, config_path: Path) -> list[Job]:
         skipped = None
         if not nb.is_file():
             skipped = f"variant {name!r} names notebook {_rel(nb)}, which does not exist (yet): skipped"
+        else:
+            declared = notebook_parameters(nb)
+            unknown = sorted(set(spec["parameters"]) - set(declared))
+            if unknown:
+                raise ConfigError(f"{_rel(config_path)}: [variants.{name}]: {unknown[0]!r} is not a parameter of "
+                                  f"{nb.name} (parameters: {', '.join(declared)})")
         jobs.append(Job(name, nb, spec["parameters"], spec["title"], variant=True, skipped=skipped))
     return jobs
+
+
+def notebook_parameters(path: Path) -> list[str]:
+    """Names assigned in the notebook's cell tagged ``parameters`` (read with ``ast``, nothing executed)."""
+    import ast
+
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    for cell in nb.get("cells", []):
+        if "parameters" in ((cell.get("metadata") or {}).get("tags") or []):
+            src = cell.get("source", "")
+            src = "".join(src) if isinstance(src, list) else src
+            try:
+                tree = ast.parse(src)
+            except SyntaxError as exc:
+                raise ConfigError(f"{_rel(path)}: the parameters cell does not parse: {exc}") from None
+            names = []
+            for node in tree.body:
+                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                    names.append(node.target.id)
+                elif isinstance(node, ast.Assign):
+                    names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+            return names
+    return []
 
 
 # ---------------------------------------------------------------------------------------------------- hashes
@@ -321,9 +353,9 @@ def _init_worker(log_path: str, preload: list[str]) -> None:
     # 1.5-5 s of CPU per worker, for IRI format checks nbformat never uses. Make that optional import fail.
     sys.modules.setdefault("rfc3987_syntax", None)
     if preload:
-        from analysis.reporting.runner import KernelZygote
+        from analysis.reporting.kernels import start_zygote
 
-        KernelZygote(preload).install()
+        start_zygote(preload)
 
 
 def _run_job(
@@ -532,7 +564,7 @@ def render_index(layout: Layout, jobs: list[Job]) -> str:
         counts[status] = counts.get(status, 0) + 1
         rows.append(row)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no reports"
-    csp = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+    csp = CSP
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
@@ -607,7 +639,7 @@ def run_jobs(
     """Run ``todo`` [(job, key, inputs)] on a process pool, ``workers`` at a time, longest (last run) first.
 
     With ``preload``, each worker's kernels are forked from a process that has already imported what the
-    notebooks import (analysis.reporting.runner.KernelZygote): one kernel per notebook still, without 2-4 s of imports each.
+    notebooks import (analysis.reporting.kernels): one kernel per notebook still, without 2-4 s of imports each.
     """
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -625,7 +657,7 @@ def run_jobs(
         pass  # a fresh log for this build's kernel and library noise
 
     modules = []
-    if preload and ctx.get_start_method() == "fork":
+    if preload and hasattr(os, "fork"):
         from analysis.reporting.runner import imported_modules
 
         modules = imported_modules(sorted({str(job.notebook) for job, _, _ in todo}))

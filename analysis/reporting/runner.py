@@ -1,28 +1,25 @@
 """Execute one notebook with papermill and render it to self-contained HTML with the code hidden.
 
-``run_notebook()`` is the reusable unit behind ``python -m analysis.build`` (and the claim checker)::
+``run_notebook()`` is the unit behind ``python -m analysis.build`` and ``python -m analysis.claims ... --html``::
 
     from analysis.reporting.runner import run_notebook
-    r = run_notebook("notebooks/02_quarterly_change.ipynb", {"current_count": 180}, name="claim_2019", out_dir="reports")
+    r = run_notebook("notebooks/02_quarterly_change.ipynb", {"current_count": 180}, name="claim", out_dir="reports")
     r.status, r.html_path, r.json_path, r.error, r.seconds
 
-It writes, each atomically (temp file + rename, ``analysis.io``):
+It writes, each atomically (temp file + rename, ``analysis.core.io``):
 
-- ``{out_dir}/{name}.html``              the report: code cells and prompts hidden, figures embedded as base64,
-                                         no script and no external request (a Content-Security-Policy forbids both);
-- ``{out_dir}/executed/{name}.ipynb``    the executed notebook;
-- ``{out_dir}/results/{name}.json``      the notebook's results JSON (``parameters``, ``results``, ``verdict``).
+- ``{out_dir}/{name}.html``                  the report: code and prompts hidden, cells tagged ``lab-only`` left
+                                             out, figures embedded, no script and no external request (CSP);
+- ``{out_dir}/executed/{name}.ipynb``        the executed notebook;
+- ``{out_dir}/results/{name}.json``          the results the notebook *published* (``present.report.publish``):
+                                             read back from the executed notebook, so a notebook never writes into
+                                             ``reports/`` itself and an ad-hoc run changes nothing there;
+- ``{out_dir}/results/{name}-estimates.csv`` the tidy estimates, and ``{out_dir}/{name}/<table>.csv`` the tables.
 
-The notebook is run with ``results_dir`` set to a private temporary folder, so a named variant of a notebook lands
-as ``{name}.json`` and two runs never race for one file. When the notebook fails, none of those three files is
-touched (the last good report stays in place); the failed execution is kept as
-``{out_dir}/executed/{name}.failed.ipynb`` for diagnosis and ``RunResult.error`` names the cell and the error.
-
-Escaping helpers for notebooks (importing this module is cheap: papermill and nbconvert load on first run):
-``escape()`` for HTML, ``md_escape()`` for text placed in Markdown, ``md_table()`` for a Markdown table of data.
-Markdown *outputs* (``display(Markdown(...))``) are also rendered with raw HTML escaped, so a ``<script>`` in a
-source quote shows as text; HTML outputs are the notebook's responsibility (pandas ``to_html`` escapes; a
-``Styler`` needs ``.format(escape="html")``), and the page's Content-Security-Policy stops any script from running.
+When the notebook fails, none of those files is touched (the last good report stays in place); the failed
+execution is kept as ``{out_dir}/executed/{name}.failed.ipynb`` and ``RunResult.error`` names the cell and error.
+Markdown outputs are rendered with raw HTML escaped, so a ``<script>`` in a source quote shows as text; the page's
+Content-Security-Policy stops any script from running.
 """
 
 from __future__ import annotations
@@ -42,17 +39,14 @@ from pathlib import Path
 from typing import Any
 
 from analysis.core.paths import REPORTS_DIR, ROOT, resolve
+from analysis.present.report import RESULTS_MARKER, RESULTS_MIME
 from analysis.present.tables import escape
+from analysis.reporting import CSP, KERNEL_NAME
+from analysis.reporting.kernels import LOG_ENV
 
-KERNEL_NAME = "kz-injuries"
 DEFAULT_CELL_TIMEOUT = 600  # seconds per cell; a hung notebook must not hang the build forever
 STARTUP_TIMEOUT = 120
 
-# No script, no network: the page may only use inline styles and data: images/fonts. Links still navigate.
-CSP = (
-    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
-    "base-uri 'none'; form-action 'none'"
-)
 
 
 # --------------------------------------------------------------------------------------------- escaping helpers
@@ -74,6 +68,8 @@ class RunResult:
     error: str | None
     seconds: float
     verdict: str | None = None
+    label: str | None = None
+    headline: str | None = None
     cell: int | None = None  # execution count ("In [n]") of the failing cell, when known
     ename: str | None = None
     evalue: str | None = None
@@ -184,287 +180,6 @@ def render_html(nb, title: str, banner_html: str = "", nb_dir: str | Path = ".")
 # ----------------------------------------------------------------------------------------------- execution
 
 
-class KernelZygote:
-    """A process that has done the notebooks' imports once and forks one fresh kernel per notebook.
-
-    Every notebook still gets its own kernel process (its own namespace and state, nothing shared at run time), but
-    the kernel starts with pandas, scipy, seaborn, statsmodels, ... already imported, which saves the 2-4 s of CPU
-    each kernel would otherwise spend importing them. Create it in a single-threaded process with no event loop
-    running (the builder does so in each worker's initializer), then ``install()`` it: ``run_notebook`` calls in
-    that process launch their kernels through it, and fall back to an ordinary kernel when it is not usable.
-    """
-
-    def __init__(self, modules: Sequence[str], ready_timeout: float = 120.0):
-        self.modules = list(modules)
-        self.ready_timeout = ready_timeout
-        self._ready: bool | None = None
-        req_r, req_w = os.pipe()
-        rep_r, rep_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the zygote
-            code = 0
-            try:
-                os.close(req_w)
-                os.close(rep_r)
-                _zygote_main(req_r, rep_w, self.modules)
-            except BaseException:  # noqa: BLE001 - never return into the caller's stack
-                import traceback
-
-                traceback.print_exc()  # to the worker's log
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(req_r)
-        os.close(rep_w)
-        self.pid = pid
-        self._req = os.fdopen(req_w, "w", buffering=1)
-        self._rep = os.fdopen(rep_r, "r")
-
-    def ready(self) -> bool:
-        """Wait (once) for the imports to finish; False if the zygote died or took too long."""
-        if self._ready is None:
-            import select
-
-            ok, _, _ = select.select([self._rep], [], [], self.ready_timeout)
-            self._ready = bool(ok) and self._rep.readline().strip() == "ready"
-        return self._ready
-
-    def spawn(self, argv: list[str], env: Mapping[str, str], cwd: str, log_path: str) -> int:
-        """Fork a kernel running ``argv`` (an ipykernel command line); return its pid (a process group leader)."""
-        self._req.write(json.dumps({"argv": argv, "env": dict(env), "cwd": cwd, "log": log_path}) + "\n")
-        reply = self._rep.readline()
-        if not reply:
-            self._ready = False
-            raise RuntimeError("kernel zygote exited")
-        return int(reply)
-
-    def install(self) -> KernelZygote:
-        global _ZYGOTE
-        _ZYGOTE = self
-        return self
-
-    def close(self) -> None:
-        global _ZYGOTE
-        if _ZYGOTE is self:
-            _ZYGOTE = None
-        with contextlib.suppress(OSError):
-            self._req.close()
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(self.pid, 0)
-
-
-_ZYGOTE: KernelZygote | None = None
-
-
-def _zygote_main(req_fd: int, rep_fd: int, modules: list[str]) -> None:
-    import gc
-    import importlib
-    import signal
-    import sys
-
-    # Hold no descriptor of the worker's (its pool's pipes, logs): only the two pipes to it, and stdio.
-    for fd in [int(f) for f in os.listdir("/proc/self/fd")] if os.path.isdir("/proc/self/fd") else []:
-        if fd > 2 and fd not in (req_fd, rep_fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-    _std_streams()
-    _forget_event_loops()
-    if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
-        del sys.modules[
-            "rfc3987_syntax"
-        ]  # the builder's worker blocks it for itself; kernels get the real thing
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # what ipykernel sets
-    for name in ["ipykernel.kernelapp", *modules]:
-        try:
-            importlib.import_module(name)
-        except BaseException:  # noqa: BLE001 - the notebook's own import reports it properly
-            pass
-    gc.collect()
-    gc.freeze()  # keep the imported objects' pages shared with the kernels (no copy-on-write by the collector)
-    zygote_pid = os.getpid()
-    zygote_cwd = os.getcwd()
-    kernels: set[int] = set()
-
-    def reap(*_):
-        while True:
-            try:
-                pid, _status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            kernels.discard(pid)
-            if os.WIFSIGNALED(_status) or os.WEXITSTATUS(_status) not in (0,):
-                print(f"kernel zygote: kernel {pid} ended with status {_status}", file=sys.stderr, flush=True)
-
-    signal.signal(signal.SIGCHLD, reap)
-    rep = os.fdopen(rep_fd, "w", buffering=1)
-    rep.write("ready\n")
-    with os.fdopen(req_fd, "r") as req:
-        for line in req:
-            spec = json.loads(line)
-            pid = os.fork()
-            if pid == 0:
-                code = 0
-                try:
-                    _kernel_child(spec, zygote_pid, zygote_cwd, (req_fd, rep_fd))
-                except SystemExit as exc:
-                    code = exc.code if isinstance(exc.code, int) else 1
-                except BaseException:  # noqa: BLE001 - report, then leave the zygote's stack
-                    import traceback
-
-                    traceback.print_exc()  # into the kernel's log, which run_notebook quotes
-                    code = 1
-                finally:
-                    os._exit(code)
-            kernels.add(pid)
-            rep.write(f"{pid}\n")
-    # The worker is gone (end of build, or interrupted): take its kernels along.
-    for pid in list(kernels):
-        with contextlib.suppress(OSError):
-            os.killpg(pid, 15)
-
-
-def _kernel_child(spec: dict, zygote_pid: int, zygote_cwd: str, fds: tuple[int, int]) -> None:
-    import signal
-    import sys
-
-    os.setsid()  # like jupyter_client's launcher: the kernel leads its own process group
-    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # interrupts reach the kernel
-    for fd in fds:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    null = os.open(os.devnull, os.O_RDONLY)
-    log = os.open(spec["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(null, 0)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(null)
-    os.close(log)
-    _std_streams()
-    _forget_event_loops()
-    os.chdir(spec["cwd"])
-    os.environ.clear()
-    os.environ.update(spec["env"])
-    os.environ["JPY_PARENT_PID"] = str(zygote_pid)  # ipykernel exits when its parent (this zygote) goes away
-    if sys.path and (sys.path[0] == "" or os.path.abspath(sys.path[0]) == zygote_cwd):
-        del sys.path[0]  # as ipykernel_launcher does; IPython puts the kernel's cwd back
-    if (
-        "numpy" in sys.modules
-    ):  # a fresh kernel seeds numpy's global generator from the OS (random reseeds itself)
-        sys.modules["numpy"].random.seed()
-    argv = list(spec["argv"])
-    args = argv[argv.index("ipykernel_launcher") + 1 :] if "ipykernel_launcher" in argv else argv[1:]
-    # ipykernel read JPY_PARENT_PID when the zygote imported it; say it again so the kernel exits with the zygote.
-    args.append(f"--IPKernelApp.parent_handle={zygote_pid}")
-    sys.argv = ["ipykernel_launcher", *args]
-    from ipykernel.kernelapp import IPKernelApp
-
-    IPKernelApp.launch_instance(argv=args)
-
-
-def _forget_event_loops() -> None:
-    """Drop any asyncio loop inherited through fork (a caller that ran papermill in-process has one): its epoll
-    descriptor belongs to another process, and ipykernel would pick the stale loop up as its own."""
-    import asyncio
-
-    with contextlib.suppress(Exception):
-        asyncio.events._set_running_loop(None)
-    asyncio.set_event_loop_policy(None)
-
-
-def _std_streams() -> None:
-    """Point sys.std* (and sys.__std*__) at fds 0-2: whatever the forking process had there (pytest's capture,
-    a closed descriptor) is not ours to write to."""
-    import sys
-
-    for n, name in enumerate(("stdin", "stdout", "stderr")):
-        mode = "r" if n == 0 else "w"
-        stream = open(n, mode, buffering=1, encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
-        setattr(sys, name, stream)
-        setattr(sys, f"__{name}__", stream)
-
-
-class _ForkedKernel:
-    """Enough of ``subprocess.Popen`` for jupyter_client's LocalProvisioner, for a kernel forked by the zygote."""
-
-    stdin = stdout = stderr = None
-
-    def __init__(self, pid: int):
-        self.pid = pid
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                os.kill(self.pid, 0)  # the zygote reaps its children at once, so a dead kernel is gone
-            except ProcessLookupError:
-                self.returncode = 0
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
-                import subprocess
-
-                raise subprocess.TimeoutExpired(str(self.pid), timeout)
-            time.sleep(0.02)
-        return self.returncode  # type: ignore[return-value]
-
-    def send_signal(self, sig: int) -> None:
-        os.kill(self.pid, sig)
-
-    def terminate(self) -> None:
-        self.send_signal(15)
-
-    def kill(self) -> None:
-        self.send_signal(9)
-
-
-def _kernel_manager_class(log_file):
-    """An AsyncKernelManager whose kernel writes its stdout/stderr to ``log_file`` instead of our terminal,
-    forked from the installed ``KernelZygote`` when there is one."""
-    from jupyter_client.manager import AsyncKernelManager
-    from jupyter_client.provisioning import LocalProvisioner
-
-    class QuietKernelManager(AsyncKernelManager):
-        async def start_kernel(self, **kw):  # type: ignore[override]
-            kw.setdefault("stdout", log_file)
-            kw.setdefault("stderr", log_file)
-            return await super()._async_start_kernel(**kw)
-
-        async def _async_launch_kernel(self, kernel_cmd, **kw):
-            zygote = _ZYGOTE
-            prov = self.provisioner
-            if (
-                zygote is not None
-                and type(prov) is LocalProvisioner
-                and any("ipykernel" in part for part in kernel_cmd)
-                and zygote.ready()
-            ):
-                try:
-                    pid = zygote.spawn(
-                        list(kernel_cmd),
-                        kw.get("env") or os.environ,
-                        str(kw.get("cwd") or os.getcwd()),
-                        log_file.name,
-                    )
-                except (OSError, RuntimeError, ValueError):
-                    pass  # fall back to an ordinary kernel below
-                else:
-                    prov.process = _ForkedKernel(pid)
-                    prov.pid = prov.pgid = pid
-                    prov.cwd = kw.get("cwd")
-                    self._reconcile_connection_info(prov.connection_info)
-                    return
-            return await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    return QuietKernelManager
-
-
 def imported_modules(notebooks: Iterable[str | Path]) -> list[str]:
     """Top-level modules the notebooks' code cells import (``from pkg import mod`` gives ``pkg.mod`` too)."""
     found: dict[str, None] = {}
@@ -558,46 +273,70 @@ def _banner(name: str, notebook: Path, parameters: Mapping[str, Any]) -> str:
     )
 
 
-def _scrub_tmp_paths(
-    nb_file: Path, tmp_results: Path, out: Path, stem: str, name: str, final_nb: Path
-) -> str:
-    """The executed notebook's text with the private temporary folder's paths replaced by the real ones.
-
-    A notebook that shows where it wrote its JSON would otherwise show a temporary path that is gone after the
-    build (and differs from run to run); ``<tmp>/<stem>.json`` becomes ``<out>/results/<name>.json`` and papermill's
-    record of its output path names the executed notebook's real place.
-    """
-    text = nb_file.read_text(encoding="utf-8")
-    final = _display_path(out / "results")
-    pairs = []
-    for tmp in dict.fromkeys([str(tmp_results), os.fspath(tmp_results.resolve())]):
-        pairs += [(f"{tmp}/{stem}.json", f"{final}/{name}.json"), (tmp, final)]
-    for tmp in dict.fromkeys([str(nb_file), os.fspath(nb_file.resolve())]):
-        pairs.append((tmp, _display_path(final_nb)))
-    for old, new in pairs:
-        text = text.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
-    return text
 
 
-def _normalise_results(raw: bytes, tmp_results: Path, final_results_dir: Path) -> bytes:
-    """Check the results JSON and replace the private temporary ``results_dir`` by the real one (determinism)."""
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RenderError(f"results JSON is not valid JSON: {exc}") from exc
+def find_results(nb) -> dict:
+    """The results the notebook published with ``analysis.present.report.publish`` (exactly one such output)."""
+    found = [out for cell in nb.cells if cell.get("cell_type") == "code" for out in cell.get("outputs", [])
+             if out.get("output_type") == "display_data" and (out.get("metadata") or {}).get(RESULTS_MARKER)]
+    if not found:
+        raise RenderError("published no results (its last cell must call analysis.present.report.publish(result))")
+    if len(found) > 1:
+        raise RenderError(f"published results {len(found)} times (call publish once)")
+    data = found[0].get("data", {}).get(RESULTS_MIME)
+    if isinstance(data, str):  # nbformat may keep JSON outputs as text
+        data = json.loads(data)
     if not isinstance(data, dict):
-        raise RenderError("results JSON is not an object")
-    missing = [k for k in ("parameters", "results", "verdict") if k not in data]
+        raise RenderError("published results that are not a JSON object")
+    missing = [k for k in ("parameters", "results", "verdict", "label") if k not in data]
     if missing:
-        raise RenderError(f"results JSON lacks key(s) {', '.join(missing)} (use analysis.core.io.write_results)")
-    params = data.get("parameters")
-    if isinstance(params, dict) and "results_dir" in params:
-        value = str(params["results_dir"])
-        if value in (str(tmp_results), os.fspath(tmp_results.resolve())):
-            params["results_dir"] = _display_path(final_results_dir)
-    from analysis.core.io import dumps
+        raise RenderError(f"published results without {', '.join(missing)}")
+    return data
 
-    return dumps(data).encode("utf-8")
+
+def for_html(nb):
+    """A copy of the executed notebook as readers see it: cells tagged ``lab-only`` and the results output removed."""
+    import copy
+
+    out = copy.deepcopy(nb)
+    out.cells = [c for c in out.cells if "lab-only" not in (c.get("metadata", {}).get("tags") or [])]
+    for cell in out.cells:
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = [o for o in cell.get("outputs", []) if not (o.get("metadata") or {}).get(RESULTS_MARKER)]
+    return out
+
+
+def write_tables(out_dir: Path, name: str, payload: Mapping[str, Any]) -> list[Path]:
+    """The report's main tables as CSV (``<out>/<name>/<table>.csv``) and its tidy estimates
+    (``<out>/results/<name>-estimates.csv``); returns the paths written."""
+    import csv
+    import io
+
+    from analysis.core.io import atomic_write_text
+
+    def csv_text(columns, rows) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(columns)
+        w.writerows([["" if v is None else v for v in r] for r in rows])
+        return buf.getvalue()
+
+    written = []
+    folder = out_dir / name
+    wanted = set()
+    for table, spec in (payload.get("tables") or {}).items():
+        path = folder / f"{table}.csv"
+        wanted.add(path.name)
+        written.append(atomic_write_text(path, csv_text(spec["columns"], spec["rows"])))
+    if folder.is_dir():  # a table the report no longer has must not linger
+        for old in folder.glob("*.csv"):
+            if old.name not in wanted:
+                old.unlink()
+    est = payload.get("estimates") or []
+    cols = ["quantity", "estimate", "lower", "upper", "p_value", "model", "note", "unit"]
+    path = out_dir / "results" / f"{name}-estimates.csv"
+    written.append(atomic_write_text(path, csv_text(cols, [[e.get(c) for c in cols] for e in est])))
+    return written
 
 
 def run_notebook(
@@ -610,8 +349,8 @@ def run_notebook(
     cell_timeout: float | None = DEFAULT_CELL_TIMEOUT,
     title: str | None = None,
 ) -> RunResult:
-    """Execute ``notebook_path`` with ``parameters`` (plus ``results_dir``) and write its HTML, executed notebook
-    and results JSON under ``out_dir`` as ``name`` (default: the notebook's stem).
+    """Execute ``notebook_path`` with ``parameters`` and write, under ``out_dir`` as ``name`` (default: the stem),
+    its HTML report, executed notebook, results JSON (read back from the notebook's results output) and tables.
 
     Never raises for a failing notebook: the failure is in the returned ``RunResult`` (``status == "failed"``,
     ``error`` naming the cell, ``cell``/``ename``/``evalue`` from papermill). Kernel output and papermill's log
@@ -630,8 +369,6 @@ def run_notebook(
     tmp_root = out / ".tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=tmp_root))
-    tmp_results = tmp / "results"
-    tmp_results.mkdir()
     tmp_nb = tmp / f"{name}.ipynb"
     kernel_log = tmp / "kernel.log"
 
@@ -639,20 +376,11 @@ def run_notebook(
         if tmp_nb.exists():
             from analysis.core.io import atomic_write_text
 
-            text = _scrub_tmp_paths(tmp_nb, tmp_results, out, notebook.stem, name, failed_path)
-            atomic_write_text(failed_path, text)
+            atomic_write_text(failed_path, _stable(tmp_nb.read_text(encoding="utf-8"), tmp_nb, failed_path))
         return RunResult(
-            name=name,
-            notebook=_display_path(notebook),
-            status="failed",
-            html_path=None,
-            json_path=None,
-            executed_path=failed_path if failed_path.exists() else None,
-            error=error,
-            seconds=round(time.perf_counter() - t0, 3),
-            cell=cell,
-            ename=ename,
-            evalue=evalue,
+            name=name, notebook=_display_path(notebook), status="failed", html_path=None, json_path=None,
+            executed_path=failed_path if failed_path.exists() else None, error=error,
+            seconds=round(time.perf_counter() - t0, 3), cell=cell, ename=ename, evalue=evalue,
         )
 
     try:
@@ -662,89 +390,81 @@ def run_notebook(
         from papermill.exceptions import PapermillExecutionError
 
         _silence_papermill_log()
-        run_params = {**params, "results_dir": str(tmp_results)}
-        with open(kernel_log, "ab") as klog, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
+        previous_log = os.environ.get(LOG_ENV)
+        os.environ[LOG_ENV] = str(kernel_log)  # the provisioner sends the kernel's stdout/stderr there
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 papermill.execute_notebook(
-                    str(notebook),
-                    str(tmp_nb),
-                    parameters=run_params,
-                    kernel_name=kernel_name,
+                    str(notebook), str(tmp_nb), parameters=params, kernel_name=kernel_name,
                     language="python",  # the parameter syntax; notebooks without kernelspec metadata need it
-                    progress_bar=False,
-                    log_output=False,
-                    request_save_on_cell_execute=False,
-                    cwd=str(notebook.parent),
-                    start_timeout=STARTUP_TIMEOUT,
-                    execution_timeout=cell_timeout,
-                    kernel_manager_class=_kernel_manager_class(klog),
+                    progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+                    cwd=str(notebook.parent), start_timeout=STARTUP_TIMEOUT, execution_timeout=cell_timeout,
                 )
-            except PapermillExecutionError as exc:
-                where = f"cell In [{exc.exec_count}]"
-                lineno, code = _failing_line(exc.traceback)
-                if lineno is None:
-                    code = _first_line(exc.source)
-                else:
-                    where += f", line {lineno}"
-                if code:
-                    where += f" `{code}`"
-                msg = f"{_display_path(notebook)} failed in {where}: {exc.ename}: {exc.evalue}"
-                return failed(msg, cell=exc.exec_count, ename=exc.ename, evalue=str(exc.evalue))
-            except Exception as exc:  # dead kernel, timeout, missing kernel, bad notebook JSON ...
-                msg = f"{_display_path(notebook)} failed: {type(exc).__name__}: {exc}".rstrip()
-                tail = _tail(kernel_log)
-                if tail:
-                    msg += "\nkernel output (last lines):\n" + tail
-                return failed(msg, ename=type(exc).__name__, evalue=str(exc))
+        except PapermillExecutionError as exc:
+            where = f"cell In [{exc.exec_count}]"
+            lineno, code = _failing_line(exc.traceback)
+            if lineno is None:
+                code = _first_line(exc.source)
+            else:
+                where += f", line {lineno}"
+            if code:
+                where += f" `{code}`"
+            msg = f"{_display_path(notebook)} failed in {where}: {exc.ename}: {exc.evalue}"
+            return failed(msg, cell=exc.exec_count, ename=exc.ename, evalue=str(exc.evalue))
+        except Exception as exc:  # dead kernel, timeout, missing kernel, bad notebook JSON ...
+            msg = f"{_display_path(notebook)} failed: {type(exc).__name__}: {exc}".rstrip()
+            tail = _tail(kernel_log)
+            if tail:
+                msg += "\nkernel output (last lines):\n" + tail
+            return failed(msg, ename=type(exc).__name__, evalue=str(exc))
+        finally:
+            if previous_log is None:
+                os.environ.pop(LOG_ENV, None)
+            else:
+                os.environ[LOG_ENV] = previous_log
 
         import nbformat
 
-        nb = nbformat.reads(_scrub_tmp_paths(tmp_nb, tmp_results, out, notebook.stem, name, executed_path), 4)
+        nb = nbformat.reads(_stable(tmp_nb.read_text(encoding="utf-8"), tmp_nb, executed_path), 4)
         for cell in nb.cells:  # papermill gives the cell it injects a random id: keep the output stable
             if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
                 cell["id"] = "injected-parameters"
-        executed_bytes = nbformat.writes(nb).encode("utf-8")
-        produced = sorted(tmp_results.glob("*.json"))
-        chosen = tmp_results / f"{notebook.stem}.json"
-        if not chosen.exists():
-            if len(produced) == 1:
-                chosen = produced[0]
-            else:
-                return failed(
-                    f"{_display_path(notebook)} ran but wrote no results JSON to results_dir "
-                    f"(expected {notebook.stem}.json via analysis.core.io.write_results(results_dir, ...))"
-                )
         try:
-            results_bytes = _normalise_results(chosen.read_bytes(), tmp_results, out / "results")
+            payload = find_results(nb)
         except RenderError as exc:
-            return failed(f"{_display_path(notebook)}: {exc}")
-        verdict = json.loads(results_bytes).get("verdict")
+            return failed(f"{_display_path(notebook)} {exc}")
+        from analysis.core.io import atomic_write_bytes, atomic_write_text, dumps
 
+        results_bytes = dumps(payload).encode("utf-8")
+        executed_bytes = nbformat.writes(nb).encode("utf-8")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            body = render_html(nb, title or name, _banner(name, notebook, params), notebook.parent)
-
-        from analysis.core.io import atomic_write_bytes, atomic_write_text
+            body = render_html(for_html(nb), title or payload.get("title") or name,
+                               _banner(name, notebook, params), notebook.parent)
 
         # Each file is replaced atomically; the HTML (what readers open) goes last.
+        write_tables(out, name, payload)
         atomic_write_bytes(json_path, results_bytes)
         atomic_write_bytes(executed_path, executed_bytes)
         atomic_write_text(html_path, body)
         with contextlib.suppress(FileNotFoundError):
             failed_path.unlink()
+        verdict = payload.get("verdict")
         return RunResult(
-            name=name,
-            notebook=_display_path(notebook),
-            status="ok",
-            html_path=html_path,
-            json_path=json_path,
-            executed_path=executed_path,
-            error=None,
-            seconds=round(time.perf_counter() - t0, 3),
-            verdict=verdict if isinstance(verdict, str) else (None if verdict is None else str(verdict)),
+            name=name, notebook=_display_path(notebook), status="ok", html_path=html_path, json_path=json_path,
+            executed_path=executed_path, error=None, seconds=round(time.perf_counter() - t0, 3),
+            verdict=verdict if isinstance(verdict, str) else None, label=payload.get("label"),
+            headline=payload.get("headline"),
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         with contextlib.suppress(OSError):
             tmp_root.rmdir()  # only when empty (no other run in flight)
+
+
+def _stable(text: str, tmp_nb: Path, final: Path) -> str:
+    """The executed notebook's text with papermill's record of its temporary output path replaced by the real one."""
+    for old in dict.fromkeys([str(tmp_nb), os.fspath(tmp_nb.resolve())]):
+        text = text.replace(json.dumps(old)[1:-1], json.dumps(_display_path(final))[1:-1])
+    return text

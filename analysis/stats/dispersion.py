@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import optimize, stats
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 
 from analysis.core import validate
 from analysis.core.results import Result
@@ -92,8 +93,8 @@ def nb_glm(counts, X, alpha, offset=None):
     """Fit the NB2 GLM (variance μ + α·μ²) at a fixed α; statsmodels' warning about a fixed α is silenced."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fam = sm.families.NegativeBinomial(alpha=max(alpha, _ALPHA_MIN))
-        return sm.GLM(counts, X, family=fam, offset=offset).fit()
+        fam = families.NegativeBinomial(alpha=max(alpha, _ALPHA_MIN))
+        return GLM(counts, X, family=fam, offset=offset).fit()
 
 
 def fit_nb_alpha(counts, X, offset=None) -> tuple[float, bool]:
@@ -152,7 +153,7 @@ def estimate_dispersion(counts, years, exposure=None, alpha=0.05) -> DispersionE
     y, c, t, notes = clean_series(counts, years, exposure)
     X = design(y)
     off = None if t is None else np.log(t)
-    res = sm.GLM(c, X, family=sm.families.Poisson(), offset=off).fit()
+    res = GLM(c, X, family=families.Poisson(), offset=off).fit()
     df = int(round(res.df_resid))
     x2 = float(res.pearson_chi2)
     phi = x2 / df

@@ -23,7 +23,6 @@ import pandas as pd
 from scipy import stats
 
 from analysis.core import validate
-from analysis.core.paths import DATA_DIR
 from analysis.core.results import Result
 
 MODEL = "seasonal-share ratio projection with quasi-Poisson noise (seeded simulation)"
@@ -126,31 +125,6 @@ def make_history(counts: Mapping, derived: Iterable = (), pct_changes: Mapping |
                         for m, v in months.items()}
     der = frozenset((int(y), int(m)) for y, m in derived)
     return History(clean, der, pcts)
-
-
-def ministry_history(data_dir=DATA_DIR, include_derived: bool = True) -> History:
-    """Ministry 'injured' cumulative releases from January (and annual totals as month 12) from analysis.data."""
-    from analysis import data
-
-    ytd = data.load_national_ytd(data_dir, include_derived=include_derived)
-    ytd = ytd[(ytd["system"] == "ministry") & ytd["preferred"] & (ytd["first_month"] == 1)]
-    ann = data.load_national_annual(data_dir, include_derived=include_derived)
-    ann = ann[(ann["system"] == "ministry") & (ann["measure"] == "injured") & ann["preferred"]]
-    counts: dict[int, dict[int, float]] = {}
-    pcts: dict[int, dict[int, float]] = {}
-    derived = set()
-    for r in ytd.itertuples():
-        if r.measure == "injured":
-            counts.setdefault(int(r.year), {})[int(r.last_month)] = float(r.value)
-            if r.derived:
-                derived.add((int(r.year), int(r.last_month)))
-        elif r.measure == "injured_pct_change_yoy":
-            pcts.setdefault(int(r.year), {})[int(r.last_month)] = float(r.value)
-    for r in ann.itertuples():
-        counts.setdefault(int(r.year), {})[12] = float(r.value)
-        if r.derived:
-            derived.add((int(r.year), 12))
-    return make_history(dict(sorted(counts.items())), derived, pcts)
 
 
 def history_table(history: History) -> pd.DataFrame:

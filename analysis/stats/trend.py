@@ -11,8 +11,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 
 from analysis.core import validate
 from analysis.core.results import Result
@@ -84,10 +85,10 @@ def fit_trend(counts, years, workers=None, model="poisson", alpha=0.05) -> Trend
     off = None if t is None else np.log(t)
     nb_a = None
     if model == "poisson":
-        res = sm.GLM(c, X, family=sm.families.Poisson(), offset=off).fit()
+        res = GLM(c, X, family=families.Poisson(), offset=off).fit()
         scale, dist = 1.0, stats.norm
     elif model == "quasi-poisson":
-        res = sm.GLM(c, X, family=sm.families.Poisson(), offset=off).fit(scale="X2")
+        res = GLM(c, X, family=families.Poisson(), offset=off).fit(scale="X2")
         scale, dist = float(res.scale), stats.t(res.df_resid)
     else:
         nb_a, boundary = fit_nb_alpha(c, X, off)

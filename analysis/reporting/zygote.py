@@ -1,0 +1,132 @@
+"""A kernel zygote: a process that imports the notebooks' modules once, then forks one fresh kernel per request.
+
+Run as ``python -m analysis.reporting.zygote MODULE [MODULE ...]`` by :class:`analysis.reporting.kernels.Zygote`
+(one per build worker). Protocol on stdin/stdout, one JSON object or number per line:
+
+- the zygote prints ``ready`` once the imports are done;
+- each request ``{"argv": [...], "env": {...}, "cwd": "...", "log": "..."}`` is an ipykernel command line; the zygote
+  forks, the child becomes that kernel (its own process group, stdout/stderr to ``log``) and the zygote answers with
+  the child's pid;
+- at end of input (the worker is gone) the zygote terminates its kernels and exits.
+
+Every kernel is a separate process with its own namespace; nothing is shared at run time except the pages of the
+modules imported before the fork. The zygote dies with its parent (Linux parent-death signal), and each kernel dies
+with the zygote (ipykernel's parent poller, plus the same signal), so killing a build leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """Ask Linux to send ``sig`` to this process when its parent exits (no-op elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, int(sig), 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - exotic libc
+        pass
+
+
+def _kernel_child(spec: dict, zygote_pid: int) -> None:
+    """Become the kernel described by ``spec`` (runs in the forked child; never returns normally)."""
+    os.setsid()  # like jupyter_client's launcher: the kernel leads its own process group
+    die_with_parent()
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # interrupts reach the kernel
+    null = os.open(os.devnull, os.O_RDONLY)
+    log = os.open(spec["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if spec.get("log") else 2
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    _std_streams()
+    os.chdir(spec["cwd"])
+    os.environ.clear()
+    os.environ.update(spec["env"])
+    os.environ["JPY_PARENT_PID"] = str(zygote_pid)
+    if "numpy" in sys.modules:  # a fresh kernel seeds numpy's global generator from the OS; so must a forked one
+        sys.modules["numpy"].random.seed()
+    argv = list(spec["argv"])
+    args = argv[argv.index("ipykernel_launcher") + 1:] if "ipykernel_launcher" in argv else argv[1:]
+    args.append(f"--IPKernelApp.parent_handle={zygote_pid}")  # exit with the zygote
+    sys.argv = ["ipykernel_launcher", *args]
+    from ipykernel.kernelapp import IPKernelApp
+
+    IPKernelApp.launch_instance(argv=args)
+
+
+def _std_streams() -> None:
+    """Point sys.std* at fds 0-2 (the zygote's own streams belong to the protocol)."""
+    for n, name in enumerate(("stdin", "stdout", "stderr")):
+        stream = open(n, "r" if n == 0 else "w", buffering=1, encoding="utf-8",  # noqa: SIM115
+                      errors="backslashreplace", closefd=False)
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
+
+
+def main(modules: list[str]) -> int:
+    import gc
+    import importlib
+
+    die_with_parent()
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # what ipykernel sets
+    proto_in = sys.stdin
+    proto_out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # anything the imports print goes to the log, not into the protocol
+    for name in ["ipykernel.kernelapp", *modules]:
+        with contextlib.suppress(BaseException):  # the notebook's own import reports a broken module properly
+            importlib.import_module(name)
+    gc.collect()
+    gc.freeze()  # keep the imported objects' pages shared with the kernels (no copy-on-write by the collector)
+    zygote_pid = os.getpid()
+    kernels: set[int] = set()
+
+    def reap(*_):
+        while True:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            kernels.discard(pid)
+
+    signal.signal(signal.SIGCHLD, reap)
+    proto_out.write("ready\n")
+    for line in proto_in:
+        spec = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                proto_out.close()
+                _kernel_child(spec, zygote_pid)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:  # noqa: BLE001 - report, then leave the zygote's stack
+                import traceback
+
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        kernels.add(pid)
+        proto_out.write(f"{pid}\n")
+    for pid in list(kernels):  # the worker is gone: take its kernels along
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGTERM)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,92 @@
+"""Pieces several studies share: period wording, source lookups, the Ministry's cumulative history."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis import data
+from analysis.core.paths import DATA_DIR
+from analysis.stats import projection
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+_QUARTERS = {1: "first", 2: "second", 3: "third", 4: "fourth"}
+
+
+def check_period(name: str, value: str) -> str:
+    """A canonical period ('2024', '2025-Q1', '2021-H1', '2021-01..07'); ``ValueError`` naming ``name`` otherwise."""
+    try:
+        data.period_months(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a period such as 2024, 2025-Q1, 2021-H1 or 2021-01..07, "
+                         f"got {value!r}") from None
+    return value
+
+
+def period_length(period: str) -> int:
+    """Number of months a period covers (12 for a year, 3 for a quarter, 7 for '01..07')."""
+    _, first, last = data.period_months(period)
+    return last - first + 1
+
+
+def period_text(period: str) -> str:
+    """A period in words: '2019', 'the first quarter of 2025', 'the first half of 2021', 'January–July 2021'."""
+    year, first, last = data.period_months(period)
+    if first == 1 and last == 12:
+        return str(year)
+    tail = period[5:]
+    if tail.startswith("Q"):
+        return f"the {_QUARTERS[int(tail[1])]} quarter of {year}"
+    if tail == "H1":
+        return f"the first half of {year}"
+    return f"{_MONTHS[first - 1]}–{_MONTHS[last - 1]} {year}"
+
+
+def period_kind(period: str) -> str:
+    """'year', 'quarter', 'half-year' or 'period' (for sentences such as 'the same quarter a year earlier')."""
+    if len(period) == 4:
+        return "year"
+    tail = period[5:]
+    return "quarter" if tail.startswith("Q") else "half-year" if tail == "H1" else "period"
+
+
+def national_rows(periods, system: str = "ministry", measures=None, data_dir=DATA_DIR) -> pd.DataFrame:
+    """National figures (annual and year-to-date, published and derived) for the given periods, with their sources.
+
+    Columns: period, measure, value, derived, formula, publisher, url, quote.
+    """
+    ytd = data.load_national_ytd(data_dir)
+    annual = data.load_national_annual(data_dir).assign(period=lambda d: d["year"].astype(str))
+    rows = pd.concat([ytd, annual], ignore_index=True)
+    sel = rows["period"].isin(list(periods)) & (rows["system"] == system)
+    if measures is not None:
+        sel &= rows["measure"].isin(list(measures))
+    rows = rows[sel].copy()
+    sources = data.load_sources(data_dir).set_index("source_id")
+    for col in ("publisher", "url", "quote"):
+        rows[col] = rows["source_id"].map(sources[col])
+    return rows[["period", "measure", "value", "preferred", "derived", "formula", "publisher", "url", "quote",
+                 "source_id"]].reset_index(drop=True)
+
+
+def ministry_history(data_dir=DATA_DIR, include_derived: bool = True) -> projection.History:
+    """Ministry 'injured' cumulative releases from January (annual totals as month 12), as a ``projection.History``."""
+    ytd = data.load_national_ytd(data_dir, include_derived=include_derived)
+    ytd = ytd[(ytd["system"] == "ministry") & ytd["preferred"] & (ytd["first_month"] == 1)]
+    ann = data.load_national_annual(data_dir, include_derived=include_derived)
+    ann = ann[(ann["system"] == "ministry") & (ann["measure"] == "injured") & ann["preferred"]]
+    counts: dict[int, dict[int, float]] = {}
+    pcts: dict[int, dict[int, float]] = {}
+    derived = set()
+    for r in ytd.itertuples():
+        if r.measure == "injured":
+            counts.setdefault(int(r.year), {})[int(r.last_month)] = float(r.value)
+            if r.derived:
+                derived.add((int(r.year), int(r.last_month)))
+        elif r.measure == "injured_pct_change_yoy":
+            pcts.setdefault(int(r.year), {})[int(r.last_month)] = float(r.value)
+    for r in ann.itertuples():
+        counts.setdefault(int(r.year), {})[12] = float(r.value)
+        if r.derived:
+            derived.add((int(r.year), 12))
+    return projection.make_history(dict(sorted(counts.items())), derived, pcts)

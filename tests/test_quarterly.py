@@ -1,0 +1,136 @@
+"""The quarterly-change study (notebook 02): its results against independent computations, its variants, its
+parameter declaration, and the claim checker that runs it."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import papermill as pm
+import pytest
+from scipy import stats
+
+from analysis import data
+from analysis.core.params import ParameterError
+from analysis.core.paths import NOTEBOOKS_DIR, ROOT
+from analysis.stats import assess, power
+from analysis.studies import quarterly
+
+NB02 = NOTEBOOKS_DIR / "02_quarterly_change.ipynb"
+KEYS02 = {"implied_previous_counts", "previous_count", "consistent", "rate_ratio", "rate_ratio_ci", "p_value_exact",
+          "p_value_midp", "p_value_overdispersed", "dispersion", "dispersion_to_lose_significance",
+          "min_detectable_ratio", "verdict"}
+
+
+@pytest.fixture(scope="module")
+def q_default(reports):
+    return reports.results("02_quarterly_change")
+
+
+def test_quarterly_defaults_match_independent_computation(q_default):
+    r = q_default["results"]
+    assert KEYS02 <= set(r)
+    assert r["implied_previous_counts"] == [352] and r["previous_count"] == 352 and r["consistent"] is True
+    assert r["p_value_exact"] == pytest.approx(stats.binomtest(293, 293 + 352, 0.5).pvalue, abs=1e-10)
+    assert r["p_value_exact"] == pytest.approx(0.0223, abs=5e-5)
+    ci = stats.binomtest(293, 645, 0.5).proportion_ci(0.95, method="exact")
+    assert r["rate_ratio_ci"] == pytest.approx([ci.low / (1 - ci.low), ci.high / (1 - ci.high)], rel=1e-8)
+    assert r["min_detectable_ratio"] == pytest.approx(power.minimum_detectable_ratio(352).estimate, rel=1e-9)
+    # the dispersion flip point solves (z/z_crit)^2 for the score statistic
+    z = (293 - 352) / np.sqrt(645)
+    assert r["dispersion_to_lose_significance"] == pytest.approx((z / stats.norm.ppf(0.975)) ** 2, rel=1e-6)
+    assert r["p_value_overdispersed"] > r["p_value_exact"]
+    assert "derived" in q_default["verdict"]
+    assert q_default["label"] == "fragile"
+
+
+def test_report_json_equals_the_study_run_directly(q_default):
+    direct = json.loads(json.dumps(quarterly.run(quarterly.Params()).to_dict()))
+    assert q_default == direct
+    s = data.national_series("ministry", "injured")
+    s = s[s.index >= 2015]
+    a = assess.assess_change(293, -16.8, annual_counts=s.to_numpy(), annual_years=s.index.to_numpy())
+    assert q_default["verdict"] == a.verdict
+
+
+def test_quarterly_deaths_leave_event_out(q_default):
+    deaths = q_default["results"]["deaths"]
+    assert deaths["deaths"] == 40 and deaths["event_deaths"] == 7
+    expected = stats.binomtest(33, 33 + 202, 0.25 / 1.25).pvalue
+    assert deaths["without_event"]["p_value"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_2019_deaths_variant_reads_as_its_own_claim(reports):
+    out = reports.results("02_quarterly_change_2019_deaths")
+    assert out["results"]["consistent"] is False and out["label"] == "inconsistent"
+    assert out["results"]["consistency"]["implied_percent"] == pytest.approx(100 * (180 / 220 - 1))
+    assert "INCONSISTENT" in out["verdict"] or "NOT match" in out["verdict"]
+    assert out["title"] == "Is the 17.6% drop in workplace deaths in 2019 real?"
+    assert "quarter" not in out["claim"] and "not published" not in out["claim"]
+    assert "220 is published" in out["claim"]
+    html = reports.html("02_quarterly_change_2019_deaths")
+    assert "16.8%" not in html and "first quarter" not in html
+
+
+def test_2019_injuries_back_calculation():
+    r = quarterly.run(quarterly.Params(current_count=1430, reported_change_pct=-8.8, period="2019"))
+    assert r.assessment.implied_previous_counts == [1568]
+    assert r.assessment.p_value_exact == pytest.approx(stats.binomtest(1430, 2998, 0.5).pvalue, rel=1e-9)
+    assert r.previous_source == "derived" and "year" in r.question + r.claim
+
+
+@pytest.mark.parametrize("params,name", [({"current_count": -5}, "current_count"),
+                                         ({"reported_change_pct": -150}, "reported_change_pct"),
+                                         ({"current_count": "many"}, "current_count"),
+                                         ({"alpha": 1.5}, "alpha"),
+                                         ({"period": "2025-Q5"}, "period"),
+                                         ({"measure": "hurt"}, "measure"),
+                                         ({"deaths": 3, "event_deaths": 7}, "event_deaths"),
+                                         ({"alpah": 0.01}, "alpah")])
+def test_bad_parameters_are_named(params, name):
+    with pytest.raises(ParameterError) as exc:
+        quarterly.Params.from_mapping(params)
+    assert exc.value.name == name and name in str(exc.value)
+
+
+def test_papermill_integer_for_text_parameter_is_accepted():
+    assert quarterly.Params(period=2019, measure="fatal", current_count=180, reported_change_pct=-17.6).period == "2019"
+
+
+def test_notebook_stops_on_a_bad_or_unknown_parameter_and_names_it(tmp_path):
+    for params, name in (({"alpha": 1.5}, "alpha"), ({"alpah": 0.01}, "alpah")):
+        with pytest.raises(pm.PapermillExecutionError) as exc:
+            pm.execute_notebook(str(NB02), str(tmp_path / "out.ipynb"), parameters=params, kernel_name="kz-injuries",
+                                progress_bar=False, cwd=str(tmp_path))
+        assert name in str(exc.value.evalue) and exc.value.ename == "ParameterError"
+    assert not any(tmp_path.rglob("*.json"))  # an ad-hoc run writes no results anywhere
+
+
+def test_claim_checker_runs_in_process_and_names_outputs_per_claim(tmp_path):
+    def claim(*args):
+        cmd = [sys.executable, "-m", "analysis.claims", "quarterly", *args, "--out", str(tmp_path / "claims")]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    out1 = claim("--current", "1430", "--change-pct", "-8.8", "--period", "2019")
+    out2 = claim("--current", "584", "--change-pct", "-16.6", "--period", "2025-H1")
+    assert "[" in out1 and "verdict:" in out1 and "[supported]" in out2
+    files = sorted((tmp_path / "claims" / "results").glob("*.json"))
+    assert len(files) == 2 and all(f.name.startswith("quarterly-") for f in files)
+    payloads = [json.loads(f.read_text()) for f in files]
+    assert {p["results"]["implied_previous_counts"][0] for p in payloads} == {1568, 700}
+    assert not (tmp_path / "claims" / "executed").exists()  # no kernel without --html
+
+
+@pytest.mark.parametrize("args,needle", [(["quarterly", "--current", "-5", "--change-pct", "-16.8", "--period",
+                                           "2025-Q1"], "--current"),
+                                         (["quarterly", "--current", "10", "--change-pct", "-150", "--period",
+                                           "2025-Q1"], "--change-pct"),
+                                         (["quarterly", "--current", "10", "--change-pct", "-15"], "--period"),
+                                         (["quarterly", "--current", "10", "--change-pct", "-15", "--period", "2025",
+                                           "--out", ""], "--out")])
+def test_claim_checker_bad_arguments(args, needle):
+    proc = subprocess.run([sys.executable, "-m", "analysis.claims", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert proc.returncode == 2 and needle in proc.stderr
