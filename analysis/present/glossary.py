@@ -9,7 +9,7 @@ complete HTML page with no script and no external request (its Content-Security-
 ``term_href("mid-p")`` gives the link a report puts next to a term (``glossary.html#mid-p``). The reporting layer
 writes the page next to the reports (``reports/glossary.html``), so a relative link from a report resolves.
 
-Imports only the standard library.
+Imports only the standard library and ``analysis.core``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+
+from analysis.core.study import LABELS
 
 __all__ = [
     "GLOSSARY_PAGE",
@@ -162,7 +164,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("data", "The data and how they were published"),
 )
 
-VERDICT_LABELS: tuple[str, ...] = ("supported", "fragile", "not supported", "inconsistent", "descriptive")
+VERDICT_LABELS: tuple[str, ...] = tuple(LABELS)  # one home: analysis.core.study.LABELS
 
 TERMS: tuple[Term, ...] = (
     # --- verdict labels -----------------------------------------------------------------------------------
