@@ -27,11 +27,33 @@ def source_note(fig, text: str) -> None:
     fig.text(0.01, -0.02, f"Source: {text}", ha="left", va="top", fontsize=8, color="0.35", wrap=True)
 
 
+_COUNTER = {"n": 0}  # figure numbers within one report (one kernel per report)
+
+
 def finish(fig, title: str, source: str) -> None:
-    """Title, source line and tight layout in one call."""
-    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
+    """Number the figure, set its title, source line and tight layout in one call."""
+    _COUNTER["n"] += 1
+    fig._kz_number = _COUNTER["n"]
+    fig.suptitle(f"Figure {_COUNTER['n']}. {title}", x=0.01, ha="left", fontsize=12, fontweight="bold")
     fig.tight_layout()
     source_note(fig, source)
+
+
+def show(fig, alt: str) -> None:
+    """Display a finished figure with its alternative text (what the figure shows, for readers who cannot see it).
+
+    The text travels in the output's metadata (``image/png`` -> ``alt``) and the report template puts it on the
+    image. The figure is closed afterwards, so the inline backend does not display it a second time.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    if not alt or not alt.strip():
+        raise ValueError("a figure needs alternative text saying what it shows")
+    number = getattr(fig, "_kz_number", None)
+    text = f"Figure {number}: {alt.strip()}" if number else alt.strip()
+    display(fig, metadata={"image/png": {"alt": text}})
+    plt.close(fig)
 
 
 def colors(n: int) -> list:

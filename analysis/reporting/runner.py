@@ -118,6 +118,14 @@ body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 1em 1.5em; }
 {{ output.data['text/markdown'] | kz_markdown_escaped }}
 </div>
 {%- endblock data_markdown %}
+{% block data_png scoped -%}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+ alt="{{ ((output | get_metadata('alt', 'image/png')) or 'Figure (no description given)') | escape_html }}"
+{%- set width=output | get_metadata('width', 'image/png') -%}
+{%- if width is not none %} width={{ width | escape_html }}{%- endif %}>
+</div>
+{%- endblock data_png %}
 {%- block data_javascript scoped %}{%- endblock data_javascript %}
 {%- block data_widget_view scoped %}{%- endblock data_widget_view %}
 """

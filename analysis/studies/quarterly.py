@@ -165,6 +165,22 @@ class QuarterlyResult(StudyResult):
                 f"is **{100 * a.power_for_observed_ratio:.0f}%**. A count of this size cannot reliably reveal changes "
                 "much smaller than that.")
 
+    @property
+    def dispersion_alt(self) -> str:
+        a = self.assessment
+        flip = a.dispersion_to_lose_significance
+        where = (f"it crosses the significance level at φ = {flip:.2f}" if flip is not None
+                 else "it stays above the significance level for every φ")
+        return (f"Line chart of the quasi-Poisson p-value against the over-dispersion φ from 1 to 4: the p-value "
+                f"rises with φ; {where}; the estimated φ is {a.dispersion:.2f}.")
+
+    @property
+    def power_alt(self) -> str:
+        a = self.assessment
+        return (f"Line chart of the exact test's power against the true rate ratio: power reaches 80% at a ratio of "
+                f"{a.min_detectable_ratio:.3f}; the observed ratio {a.rate_ratio:.3f} has power "
+                f"{100 * a.power_for_observed_ratio:.0f}%.")
+
     def tables(self) -> dict[str, pd.DataFrame]:
         out = {"sources": self.sources, "dispersion": self.dispersion_curve}
         if self.deaths_table is not None:
