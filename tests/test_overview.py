@@ -52,3 +52,15 @@ def test_write_json_is_atomic_and_plain_json(tmp_path, monkeypatch):
         io.write_json(tmp_path / "nb.json", {"verdict": "new"})
     assert json.loads((tmp_path / "nb.json").read_text())["verdict"] == "v"
     assert not [p for p in tmp_path.iterdir() if p.name != "nb.json"]
+
+
+def test_overview_report_equals_the_study_and_is_descriptive(reports):
+    from analysis.studies import overview as study
+
+    got = reports.results("01_data_overview")
+    assert got == json.loads(json.dumps(study.run(study.Params()).to_dict()))
+    assert got["label"] == "descriptive" and got["results"]["n_published_figures"] >= 400
+    provenance = got["tables"]["provenance"]
+    assert len(provenance["rows"]) == got["results"]["n_published_figures"] - sum(
+        r["rows"] for r in got["results"]["coverage"] if r["file"] in ("data/workforce.csv", "data/population.csv",
+                                                                       "data/events.csv"))
