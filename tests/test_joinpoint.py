@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import statsmodels.api as sm
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
 
@@ -230,6 +230,7 @@ def test_default_max_joinpoints_follows_joinpoint_table():
 _series = st.lists(st.integers(200, 3000), min_size=10, max_size=10)
 
 
+@settings(max_examples=30)  # each example runs two Monte Carlo tests
 @given(_series, st.integers(2, 6))
 def test_scaling_counts_by_an_integer_leaves_apcs_intervals_and_the_test_unchanged(counts, m):
     f1 = jp.fit_joinpoint(counts, YEARS, n_joinpoints=1)

@@ -733,7 +733,10 @@ def joinpoint_test(
     10! ≈ 3.6 million orderings are far more than B, so the Monte Carlo p has resolution 1/(B + 1). The residuals are
     from an estimated null fit and have unequal leverages, so exchangeability is approximate; Kim et al. found the
     level close to nominal, and the project's seeded calibration test checks it for 10 points under quasi-Poisson
-    noise. The bootstrap alternative instead assumes the negative-binomial variance form.
+    noise. The bootstrap alternative instead assumes the negative-binomial variance form. In seeded simulations of
+    10 annual points (φ 1.5–4, B = 39) the 0-vs-1 permutation test rejected 4–6% of null series at α = 0.05; against
+    −4%/yr for four years and then flat (φ 1.5) its power was ≈ 0.9 at a mean of ≈ 4,500 but only ≈ 0.5 at ≈ 1,550,
+    so at that scale a non-significant p is weak evidence that the slope did not change.
 
     Parameters
     ----------
