@@ -25,12 +25,12 @@ def _rounded(c, b, d, rule):
     return (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(q, rounding=rule)
 
 
-def _brute(c, p, d, ties=True):
+def _brute(c, p, d, ties=True, lo=1, hi=None):
     """Independent oracle: every b in a generous range whose exact percent lies in the half-interval."""
     h = Fraction(1, 2 * 10**d)
     pf = Fraction(str(p))
     out = []
-    for b in range(1, 4 * c + 50):
+    for b in range(lo, 4 * c + 50 if hi is None else hi):
         gap = abs(Fraction(100 * (c - b), b) - pf)
         if gap < h or (ties and gap == h):
             out.append(b)
@@ -165,3 +165,23 @@ def test_back_calculated_baselines_reproduce_the_percent(c, b, d, rule):
 def test_bad_input(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+def test_back_calculation_is_interval_arithmetic_not_a_search():
+    """A count in the trillions (a typo the checker must survive) gives its baselines at once, as a range."""
+    b = baselines_for_percent(10**12, -16.8, 1)
+    assert isinstance(b.baselines, range) and len(b.baselines) > 10**9
+    assert _brute(10**12, -16.8, 1, lo=b.baselines[0] - 3, hi=b.baselines[0] + 3)[0] == b.baselines[0]
+    assert _brute(10**12, -16.8, 1, lo=b.baselines[-1] - 3, hi=b.baselines[-1] + 4)[-1] == b.baselines[-1]
+    assert b.to_dict()["baselines"]["count"] == len(b.baselines)
+    r = compare_over_baselines(10**6, -17, 0)
+    assert len(r.tested) == 1000 and r.tested[0] == r.baselines[0] and r.tested[-1] == r.baselines[-1]
+    assert "tested at 1000" in r.verdict
+
+
+def test_people_counts_are_bounded():
+    from analysis.core import validate
+
+    assert validate.people("n", 10_000_000) == 10_000_000
+    with pytest.raises(ValueError, match="at most 10,000,000"):
+        validate.people("current_count", 10**12)

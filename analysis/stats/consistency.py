@@ -61,10 +61,16 @@ class Baselines(Result):
     decimals: int
     include_ties: bool
     interval: tuple[float, float]
-    baselines: tuple[int, ...]
+    baselines: tuple[int, ...] | range  # consecutive integers (a range beyond 100,000 of them: no memory cost)
     ties: tuple[int, ...]
     method: str = ROUNDING
     assumptions: str = _TIES
+
+    def to_dict(self) -> dict:
+        d = super().to_dict()
+        b = self.baselines
+        d["baselines"] = list(b) if len(b) <= 1000 else {"first": b[0], "last": b[-1], "count": len(b)}
+        return d
 
     @property
     def verdict(self) -> str:
@@ -92,21 +98,24 @@ def baselines_for_percent(current, percent, decimals=1, include_ties=True) -> Ba
     h = Fraction(1, 2 * 10**d)
     lo_ratio, hi_ratio = 1 + (p - h) / 100, 1 + (p + h) / 100  # lo_ratio > 0 since p >= -100 + 10^-d
     b_lo, b_hi = Fraction(c) / hi_ratio, Fraction(c) / lo_ratio
-    found, ties = [], []
-    for b in range(max(1, math.floor(b_lo)), math.ceil(b_hi) + 1):
-        gap = abs(_pct_exact(c, b) - p)
-        if gap < h or (include_ties and gap == h):
-            found.append(b)
-            if gap == h:
-                ties.append(b)
+    # 100·(c/b − 1) is decreasing in b, so the consistent baselines are exactly the integers of [b_lo, b_hi]; the
+    # ends count only when they are integers (a tie) and ties are allowed. Interval arithmetic, no search: the cost
+    # does not grow with the count.
+    first, last = max(1, math.ceil(b_lo)), math.floor(b_hi)
+    ties = tuple(b for b in dict.fromkeys((first, last)) if first <= b <= last and b in (b_lo, b_hi))
+    if not include_ties:
+        first += first == b_lo
+        last -= last == b_hi
+    found = range(first, last + 1) if first <= last else range(0)
+    found = tuple(found) if len(found) <= 100_000 else found
     return Baselines(
         current=c,
         percent=p_f,
         decimals=d,
         include_ties=bool(include_ties),
         interval=(float(b_lo), float(b_hi)),
-        baselines=tuple(found),
-        ties=tuple(ties),
+        baselines=found,
+        ties=ties if include_ties else (),
         assumptions=_TIES if include_ties else _NO_TIES,
     )
 
@@ -127,6 +136,7 @@ class BaselineComparison(Result):
     ci: tuple[float, float] | None
     phi: float | None
     p_values_overdispersed: tuple[float, ...] | None
+    tested: tuple[int, ...] = ()
     method: str = "exact conditional binomial over rounding-consistent baselines"
     assumptions: str = _TIES
 
@@ -140,14 +150,15 @@ class BaselineComparison(Result):
         lo, hi = self.p_range
         n_sig = sum(p <= self.alpha for p in self.p_values)
         k = len(self.baselines)
-        if n_sig == k:
+        if n_sig == len(self.p_values):
             state = f"significant at {self.alpha:g} for every one"
         elif n_sig == 0:
             state = f"not significant at {self.alpha:g} for any"
         else:
             state = f"significant for {n_sig} of them only, so the rounding alone decides"
+        sample = "" if len(self.tested) == k else f" (tested at {len(self.tested)} of them, evenly spaced, ends included)"
         s = (
-            f"Exact conditional test of {self.current} against each of the {k} baseline(s) "
+            f"Exact conditional test of {self.current} against each of the {k} baseline(s){sample} "
             f"{self.baselines[0]}–{self.baselines[-1]} consistent with {self.percent:+g}%: "
             f"p from {fmt_num(lo, 3)} to {fmt_num(hi, 3)}, rate ratio {fmt_num(self.estimate_range[0])} to "
             f"{fmt_num(self.estimate_range[1])} (CIs span {fmt_num(self.ci[0])} to {fmt_num(self.ci[1])}); "
@@ -161,6 +172,18 @@ class BaselineComparison(Result):
         return s
 
 
+MAX_TESTED = 1000  # baselines tested at most; more (counts in the millions at 0 decimals) are sampled evenly
+
+
+def _spread(values, n: int) -> tuple[int, ...]:
+    """All of ``values`` when there are at most ``n``, else ``n`` of them evenly spaced with both ends."""
+    values = tuple(values)
+    if len(values) <= n:
+        return values
+    idx = sorted({round(i * (len(values) - 1) / (n - 1)) for i in range(n)})
+    return tuple(values[i] for i in idx)
+
+
 def compare_over_baselines(
     current, percent, decimals=1, exposure_ratio=1.0, alpha=0.05, phi=None, include_ties=True
 ) -> BaselineComparison:
@@ -170,10 +193,11 @@ def compare_over_baselines(
     a = validate.alpha("alpha", alpha)
     f = None if phi is None else validate.positive("phi", phi)
     c = bs.current
-    p = tuple(exact_pvalue(c, b, e) for b in bs.baselines)
-    est = [_ratio(c, b, e) for b in bs.baselines]
-    cis = [exact_ratio_ci(c, b, e, a) for b in bs.baselines]
-    pod = None if f is None else tuple(score_pvalue(c, b, e, f) for b in bs.baselines)
+    tested = _spread(bs.baselines, MAX_TESTED)
+    p = tuple(exact_pvalue(c, b, e) for b in tested)
+    est = [_ratio(c, b, e) for b in tested]
+    cis = [exact_ratio_ci(c, b, e, a) for b in tested]
+    pod = None if f is None else tuple(score_pvalue(c, b, e, f) for b in tested)
     return BaselineComparison(
         current=bs.current,
         percent=bs.percent,
@@ -181,6 +205,7 @@ def compare_over_baselines(
         exposure_ratio=e,
         alpha=a,
         baselines=bs.baselines,
+        tested=tested,
         p_values=p,
         p_range=(min(p), max(p)) if p else None,
         estimate_range=(min(est), max(est)) if est else None,
