@@ -145,9 +145,8 @@ def _explain(err: SchemaErrors | SchemaError, label: str, df: pd.DataFrame, line
         return DataError(label, 1, str(value), "required column is missing")
     if check == "column_in_schema":
         return DataError(label, 1, str(value), "unexpected column")
-    named = re_column(check)  # DataFrame-wide checks are named "<column>: <rule>"
-    if named or column is None or pd.isna(column):
-        column = named
+    if c.get("schema_context") == "DataFrameSchema" or column is None or pd.isna(column):
+        column = _named_column(check)  # checks across columns are named "<column>: <rule>"
         if i is not None and column in df.columns:
             value = df.iloc[i][column]
     if check.startswith("coerce_dtype") or "dtype" in check:
@@ -160,7 +159,7 @@ def _explain(err: SchemaErrors | SchemaError, label: str, df: pd.DataFrame, line
     return DataError(label, line, None if column is None or pd.isna(column) else str(column), problem)
 
 
-def re_column(check: str) -> str | None:
+def _named_column(check: str) -> str | None:
     head, sep, _ = check.partition(": ")
     return head if sep and head.isidentifier() else None
 
