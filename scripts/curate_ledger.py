@@ -1,13 +1,19 @@
 """Build the project's data/*.csv from the shared ledger of sourced facts (a maintainer's one-off step).
 
-Usage:  python scripts/curate_ledger.py [LEDGER_DIR]   (default: ../shared/data beside the project)
+Usage:  python scripts/curate_ledger.py [LEDGER_DIR [OUT_DIR]]
+        (defaults: ../shared/data beside the project, and the project's data/)
 
 This is the only code that reads the ledger; nothing in analysis/, notebooks/ or tests/ does, so the
 project runs without it. Every published figure becomes one row whose ``source_id`` names its ledger row
 (``F213`` = line 213 of kz_injury_facts.csv, ``D12`` = line 12 of kz_denominators.csv). Ledger rows marked
-``derived_`` are NOT copied: analysis/data.py recomputes derived figures from the published ones.
+``derived_`` are NOT copied: analysis.data.derived recomputes derived figures from the published ones.
 Rows that cannot be placed honestly (uncertain period, multi-year spans, definitions) are listed in
-data/curation_log.csv with the reason.
+data/curation_log.csv with the reason. Sources added later by ``python -m analysis.releases add`` get ids
+``R<n>`` and are kept only if OUT_DIR's sources.csv is merged by hand (this script rebuilds from the ledger).
+
+A figure given by two ledger rows (same key, see analysis.data.schemas.FILES) is kept twice with exactly one
+row ``preferred``: the first in ledger order when the values agree, the one chosen in PREFERRED (with the
+reason, noted on every row of the figure) when they differ.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ import csv
 import re
 import sys
 from pathlib import Path
+
+from analysis.data.geography import borders_of
+from analysis.data.schemas import FILES, detect_language
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "data"
@@ -131,15 +140,25 @@ ABS_CHANGES = {
     246: ("bns", "fatal_change_abs_yoy", 13, 2020, 245),
 }
 
-# Conflicting national figures: the preferred value and why (the rest are kept, preferred = False).
-PREFERRED = {
+# Conflicting figures: per file and key, the preferred value and why (the rest are kept, preferred = False).
+PREFERRED = {"national_annual": {
     (2024, "ministry", "injured"): (1408, "Committee's annual release (informburo, qaz365); consistent with the published "
                                           "-4.5% and the 0.20 rate; 1,448 was said orally by the Minister at a government "
                                           "meeting months later, without a breakdown"),
     (2024, "ministry", "fatal"): (202, "Committee's annual release, same source as 1,408; 220 from the Minister's oral statement"),
     (2021, "ministry", "injured"): (1465, "Ministry's January 2022 annual release, consistent with -2.5% vs 1,503; 1,467 is "
                                           "a trade-union citation from 2023 (possible revision)"),
-}
+}, "sectoral": {
+    ("2024", "ministry", "construction", "share_pct"): (10.1, "Egemen Qazaqstan gives one decimal (10.1%); informburo's "
+                                                              "10% is the same share rounded"),
+    ("2024", "ministry", "gmk", "share_pct"): (18.3, "Egemen Qazaqstan gives one decimal (18.3%); informburo's 18% is "
+                                                     "the same share rounded"),
+}, "population": {
+    ("2023-01-01", "Abai", "post-2022"): (610205, "BNS estimate with its date stated (citypopulation.de); the GitHub "
+                                                  "compilation's 610,189 has an inferred date"),
+    ("2025-01-01", "Kazakhstan", "post-2022"): (20283399, "BNS revised start-of-2025 total (Kazinform, August 2025) "
+                                                          "supersedes the initial estimate 20,286,084"),
+}}
 
 SKIP_METRICS = {
     "bns_definition": "definition text, not a figure", "bns_rate_definition": "definition text, not a figure",
@@ -152,18 +171,6 @@ SKIP_METRICS = {
     "hired_share": "share used only to check hired totals; totals are published directly",
     "employed_change_yoy": "change only; levels are published directly",
 }
-
-
-def language(text: str) -> str:
-    if re.search(r"[\u0600-\u06ff]", text):
-        return "kk-Arab"
-    if re.search(r"[әғқңөұүһіӘҒҚҢӨҰҮҺІ]", text):
-        return "kk"
-    if re.search(r"[а-яА-ЯёЁ]", text):
-        return "ru"
-    if re.search(r"[áúńóıǵ]", text):
-        return "kk-Latn"
-    return "en"
 
 
 def period_of(raw: str) -> tuple[str | None, str]:
@@ -223,22 +230,13 @@ def region_of(geo: str) -> str | None:
     return ALIAS.get(head)
 
 
-def borders(period: str, region: str) -> str:
-    year = int(period[:4])
-    if region in ("Abai", "Jetisu", "Ulytau") or year >= 2023:
-        return "post-2022"
-    if year == 2022:
-        return "unknown"
-    return "pre-2022"
-
-
 def num(v: str) -> str:
     v = v.strip().lstrip("+")
     float(v)
     return v
 
 
-def main(ledger_dir: Path) -> None:
+def main(ledger_dir: Path, out: Path = OUT) -> None:
     facts = list(csv.DictReader(open(ledger_dir / "kz_injury_facts.csv", encoding="utf-8")))
     denoms = list(csv.DictReader(open(ledger_dir / "kz_denominators.csv", encoding="utf-8")))
     rows = [("F", i + 2, r) for i, r in enumerate(facts)] + [("D", i + 2, r) for i, r in enumerate(denoms)]
@@ -253,8 +251,8 @@ def main(ledger_dir: Path) -> None:
         sid = f"{kind}{line}"
         sources[sid] = {"source_id": sid, "ledger_file": "kz_injury_facts.csv" if kind == "F" else "kz_denominators.csv",
                         "ledger_line": line, "publisher": r["source_publisher"], "url": r["source_url"],
-                        "quote": r["quote"], "language": language(r["quote"]), "ledger_metric": r["metric"],
-                        "ledger_period": r["period"], "ledger_notes": r["notes"]}
+                        "quote": r["quote"], "language": detect_language(r["quote"]), "ledger_metric": r["metric"],
+                        "ledger_period": r["period"], "ledger_notes": r["notes"], "published": ""}
         return sid
 
     def skip(sid: str, r: dict, why: str) -> None:
@@ -319,7 +317,7 @@ def main(ledger_dir: Path) -> None:
                                              "read as Almaty city as in the ledger"] if x)
             notes = "; ".join(x for x in [note, r["notes"]] if x)
             tables["regional"].append({"period": period, "system": system, "region": region,
-                                       "region_as_published": published, "borders": borders(period, region),
+                                       "region_as_published": published, "borders": borders_of(period, region),
                                        "measure": measure, "value": num(value), "source_id": src(kind, line, r),
                                        "note": notes})
             continue
@@ -424,15 +422,21 @@ def main(ledger_dir: Path) -> None:
             continue
         skip(sid, r, "metric not used by the project")
 
-    # Preferred flags: exactly one preferred row per (year/period, system, measure).
-    for name, keycols in (("national_annual", ("year", "system", "measure")),
-                          ("national_ytd", ("period", "system", "measure"))):
+    # Preferred flags: exactly one preferred row per figure (the file's key) where the file allows conflicts.
+    for name, rows_ in tables.items():
+        spec = FILES[name]
         groups: dict = {}
-        for row in tables[name]:
-            groups.setdefault(tuple(row[c] for c in keycols), []).append(row)
+        for row in rows_:
+            groups.setdefault(tuple(str(row[c]) for c in spec.key), []).append(row)
+        wanted = {tuple(str(k) for k in key): v for key, v in PREFERRED.get(name, {}).items()}
         for key, grp in groups.items():
+            if not spec.conflicts_allowed:
+                if len(grp) > 1:
+                    raise SystemExit(f"{name}: two ledger rows for {key} ({', '.join(g['source_id'] for g in grp)}) "
+                                     "and the file has no 'preferred' column")
+                continue
             values = {float(g["value"]) for g in grp}
-            want = PREFERRED.get(key)
+            want = wanted.get(key)
             if len(values) > 1 and want is None:
                 raise SystemExit(f"unresolved conflict in {name} {key}: {sorted(values)}")
             chosen = None
@@ -443,31 +447,32 @@ def main(ledger_dir: Path) -> None:
             for g in grp:
                 g["preferred"] = g is chosen
                 if want is not None and len(values) > 1:
-                    tag = f"CONFLICT resolved to {want[0]:g}: {want[1]}"
+                    shown = str(int(want[0])) if float(want[0]).is_integer() else f"{want[0]:g}"
+                    tag = f"CONFLICT resolved to {shown}: {want[1]}"
                     g["note"] = "; ".join(x for x in [tag, g["note"]] if x)
 
-    OUT.mkdir(exist_ok=True)
+    out.mkdir(exist_ok=True)
     order = {
         "national_annual": (["year", "system", "measure", "value", "preferred", "source_id", "note"], ("system", "measure", "year")),
         "national_ytd": (["year", "period", "system", "measure", "value", "preferred", "source_id", "note"], ("system", "year", "period", "measure")),
-        "regional": (["period", "system", "region", "region_as_published", "borders", "measure", "value", "source_id", "note"], ("system", "period", "measure", "region")),
-        "sectoral": (["period", "system", "sector", "sector_as_published", "measure", "value", "source_id", "note"], ("system", "period", "sector", "measure")),
+        "regional": (["period", "system", "region", "region_as_published", "borders", "measure", "value", "preferred", "source_id", "note"], ("system", "period", "measure", "region")),
+        "sectoral": (["period", "system", "sector", "sector_as_published", "measure", "value", "preferred", "source_id", "note"], ("system", "period", "sector", "measure")),
         "workforce": (["period", "geography", "sector", "measure", "value", "basis", "approximate", "source_id", "note"], ("geography", "sector", "measure", "period")),
-        "population": (["date", "geography", "borders", "value", "approximate", "source_id", "note"], ("geography", "date")),
+        "population": (["date", "geography", "borders", "value", "preferred", "approximate", "source_id", "note"], ("geography", "date")),
         "events": (["year", "date", "site", "region", "sector", "deaths", "injured", "source_id", "note"], ("year", "date")),
     }
     for name, (cols, sortkey) in order.items():
         data = sorted(tables[name], key=lambda row: tuple(str(row[k]) for k in sortkey))
-        write(OUT / f"{name}.csv", cols, data)
+        write(out / f"{name}.csv", cols, data)
     used = sorted(sources.values(), key=lambda s: (s["ledger_file"] != "kz_injury_facts.csv", s["ledger_line"]))
-    write(OUT / "sources.csv", ["source_id", "publisher", "url", "quote", "language", "ledger_file", "ledger_line",
-                                "ledger_metric", "ledger_period", "ledger_notes"], used)
-    write(OUT / "regions.csv", ["region", "kind", "name_ru", "name_kk_latin", "created", "part_of_before_2022"],
+    write(out / "sources.csv", ["source_id", "publisher", "url", "quote", "language", "ledger_file", "ledger_line",
+                                "ledger_metric", "ledger_period", "ledger_notes", "published"], used)
+    write(out / "regions.csv", ["region", "kind", "name_ru", "name_kk_latin", "created", "part_of_before_2022"],
           [dict(zip(["region", "kind", "name_ru", "name_kk_latin", "created", "part_of_before_2022"], r)) for r in REGIONS])
-    write(OUT / "region_aliases.csv", ["alias", "region"], [{"alias": a, "region": r} for a, r in aliases()])
-    write(OUT / "sectors.csv", ["sector", "system_scope", "name", "note"],
+    write(out / "region_aliases.csv", ["alias", "region"], [{"alias": a, "region": r} for a, r in aliases()])
+    write(out / "sectors.csv", ["sector", "system_scope", "name", "note"],
           [dict(zip(["sector", "system_scope", "name", "note"], s)) for s in SECTORS])
-    write(OUT / "curation_log.csv", ["ledger_row", "metric", "value", "period", "reason"], log)
+    write(out / "curation_log.csv", ["ledger_row", "metric", "value", "period", "reason"], log)
     print(f"wrote {len(used)} sources; " + ", ".join(f"{k}={len(v)}" for k, v in tables.items()) + f"; skipped {len(log)}")
 
 
@@ -480,4 +485,5 @@ def write(path: Path, cols: list[str], rows: list[dict]) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "data")
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "data",
+         Path(sys.argv[2]) if len(sys.argv) > 2 else OUT)

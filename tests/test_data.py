@@ -153,9 +153,18 @@ def test_period_months():
 
 
 # ------------------------------------------------------------------ corrupted copies
+def _csv_rows(path):
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def _dict_rows(path):
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
 def _rewrite(path, fn):
-    rows = list(csv.reader(open(path, encoding="utf-8")))
-    rows = fn(rows)
+    rows = fn(_csv_rows(path))
     with open(path, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh, lineterminator="\n").writerows(rows)
 
@@ -174,7 +183,7 @@ REGION_COL = {"regional": "region", "workforce": "geography", "population": "geo
 
 
 def _first_count_line(name):
-    rows = list(csv.DictReader(open(DATA_DIR / f"{name}.csv", encoding="utf-8")))
+    rows = _dict_rows(DATA_DIR / f"{name}.csv")
     for i, r in enumerate(rows):
         if "measure" not in r or r["measure"] in data.COUNT_MEASURES or name in ("sectoral", "workforce"):
             return i + 2
@@ -241,7 +250,7 @@ def test_unknown_sector_is_named(data_copy):
 
 
 def test_two_preferred_rows_are_refused(data_copy):
-    rows = list(csv.DictReader(open(data_copy / "national_annual.csv", encoding="utf-8")))
+    rows = _dict_rows(data_copy / "national_annual.csv")
     line = next(i + 2 for i, r in enumerate(rows) if r["value"] == "1448")
     _set(data_copy / "national_annual.csv", line, "preferred", "true")
     with pytest.raises(data.DataError, match="exactly one preferred"):
@@ -249,7 +258,7 @@ def test_two_preferred_rows_are_refused(data_copy):
 
 
 def test_share_over_100_is_refused(data_copy):
-    rows = list(csv.DictReader(open(data_copy / "sectoral.csv", encoding="utf-8")))
+    rows = _dict_rows(data_copy / "sectoral.csv")
     line = next(i + 2 for i, r in enumerate(rows) if r["measure"] == "share_pct")
     _set(data_copy / "sectoral.csv", line, "value", "140")
     with pytest.raises(data.DataError) as exc:
@@ -269,3 +278,142 @@ def test_national_total_published_derived_and_missing():
     assert data.national_total("2024") == 1408  # preferred over 1,448
     assert data.national_total("2024", system="bns", measure="victims") == 2471
     assert data.national_total("2031") is None
+
+
+# ------------------------------------------------------------------ lazy per-file loading, cache, read tracking
+LOADERS = {name: getattr(data, f"load_{name}") for name in data.DATA_FILES}
+
+
+def test_data_files_are_every_csv_the_loaders_read():
+    stems = {p.stem for p in DATA_DIR.glob("*.csv")} - {"curation_log"}  # the log documents what was left out
+    assert set(data.DATA_FILES) == stems
+    assert set(data.load_all()) == stems
+
+
+@pytest.mark.parametrize("name", sorted(LOADERS))
+def test_each_loader_reads_its_file_and_its_references(name):
+    with data.track_reads() as files:
+        LOADERS[name]()
+    assert files == set(data.file_dependencies(name))
+    assert data.file_dependencies(name)[0] == name
+
+
+def test_declared_dependencies():
+    assert data.file_dependencies("regional") == ("regional", "regions", "sources")
+    assert data.file_dependencies("workforce") == ("workforce", "regions", "sectors", "sources")
+    assert data.file_dependencies("region_aliases") == ("region_aliases", "regions")
+    with pytest.raises(ValueError, match="unknown data file"):
+        data.file_dependencies("curation_log")
+
+
+def test_track_reads_counts_cached_reads_and_nests():
+    data.load_regional()  # cached from here on
+    with data.track_reads() as outer:
+        assert data.national_total("2025-Q1") == 293
+        with data.track_reads() as inner:
+            data.canonical_region("Qaraganda")
+            data.load_regional()
+    assert inner == {"region_aliases", "regions", "regional", "sources"}
+    assert outer == inner | {"national_ytd"}
+    with data.track_reads() as none:
+        data.period_months("2025-Q1")
+    assert none == set()
+
+
+def test_loading_is_lazy_per_file(data_copy):
+    """A broken sectoral.csv does not stop the regional loader, which never reads it."""
+    (data_copy / "sectoral.csv").write_bytes(b"")
+    with data.track_reads() as files:
+        assert len(data.load_regional(data_copy)) > 0
+    assert "sectoral" not in files
+    with pytest.raises(data.DataError, match="is empty"):
+        data.load_sectoral(data_copy)
+
+
+def _count_validations(monkeypatch):
+    from analysis.data import loaders
+
+    calls = []
+    real = loaders.validate_text
+
+    def counting(name, *args, **kwargs):
+        calls.append(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(loaders, "validate_text", counting)
+    return calls
+
+
+def _karaganda_q1(data_dir):
+    r = data.load_regional(data_dir)
+    return r.loc[(r["period"] == "2025-Q1") & (r["region"] == "Karaganda"), "value"].tolist()
+
+
+def test_cache_validates_once_and_notices_a_same_size_edit(data_copy, monkeypatch):
+    calls = _count_validations(monkeypatch)
+    assert _karaganda_q1(data_copy) == [31]
+    assert _karaganda_q1(data_copy) == [31]
+    assert calls.count("regional") == 1 and calls.count("sources") == 1
+    path = data_copy / "regional.csv"
+    text = path.read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith("2025-Q1,ministry,Karaganda,"))
+    path.write_text(text.replace(line, line.replace(",31,", ",32,")), encoding="utf-8")  # same size, same second
+    assert _karaganda_q1(data_copy) == [32]
+    assert calls.count("regional") == 2 and calls.count("sources") == 1
+
+
+def test_cache_notices_an_atomic_replace_and_an_old_file_edit(data_copy, monkeypatch):
+    from analysis.core.io import atomic_write_text
+    from analysis.data import loaders
+
+    path = data_copy / "regional.csv"
+    text = path.read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.startswith("2025-Q1,ministry,Karaganda,"))
+    assert _karaganda_q1(data_copy) == [31]
+    atomic_write_text(path, text.replace(line, line.replace(",31,", ",33,")))
+    assert _karaganda_q1(data_copy) == [33]
+    monkeypatch.setattr(loaders, "_RACY_NS", 0)  # as if every file were old: identity, size and mtime decide
+    path.write_text(text.replace(line, line.replace(",31,", ",1234,")), encoding="utf-8")
+    assert _karaganda_q1(data_copy) == [1234]
+
+
+def test_cache_notices_a_changed_reference(data_copy):
+    """regional.csv is valid only against regions.csv: renaming a region there invalidates the cached regional."""
+    assert _karaganda_q1(data_copy) == [31]
+    path = data_copy / "regions.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("Karaganda,region,", "Qaraghandy,region,"),
+                    encoding="utf-8")
+    with pytest.raises(data.DataError) as exc:
+        data.load_regional(data_copy)
+    assert exc.value.file.endswith("regional.csv") and exc.value.column == "region"
+    assert "Karaganda" in exc.value.problem
+
+
+def test_canonical_period():
+    assert data.canonical_period("2025-01..06") == "2025-H1"
+    assert data.canonical_period("2025-01..03") == "2025-Q1"
+    assert data.canonical_period("2025-01..12") == "2025"
+    assert data.canonical_period("2025-01..07") == "2025-01..07"
+    assert data.canonical_period(2024) == "2024"
+    for p in ("2025", "2025-Q1", "2025-Q3", "2021-H1"):
+        assert data.canonical_period(p) == p
+    for bad in ("Q1 2025", "2025-01..13", "2025-02..06", True, 2024.0):
+        with pytest.raises(ValueError, match="period"):
+            data.canonical_period(bad)
+
+
+def test_non_canonical_period_in_a_file_is_refused(data_copy):
+    rows = _dict_rows(data_copy / "national_ytd.csv")
+    line = next(i + 2 for i, r in enumerate(rows) if r["period"] == "2025-Q1")
+    _set(data_copy / "national_ytd.csv", line, "period", "2025-01..03")  # the same figure under a second key
+    with pytest.raises(data.DataError) as exc:
+        data.load_national_ytd(data_copy)
+    assert (exc.value.line, exc.value.column) == (line, "period") and "canonical" in exc.value.problem
+
+
+def test_source_ids_match_their_ledger_lines(data_copy):
+    rows = _dict_rows(data_copy / "sources.csv")
+    _set(data_copy / "sources.csv", 5, "ledger_line", str(int(rows[3]["ledger_line"]) + 1))
+    with pytest.raises(data.DataError) as exc:
+        data.load_sources(data_copy)
+    assert (exc.value.line, exc.value.column) == (5, "source_id")
