@@ -517,6 +517,8 @@ def test_backtest_needs_publication_times_and_can_skip_derived_origins(bt_releas
         ym.backtest_ytd(no_time)
     pub = ym.backtest_ytd(bt_releases, harmonics=1, select_harmonics=False, n_draws=500, derived_origins=False)
     assert not pub.rows["ytd_derived"].any()
+    none = ym.backtest_ytd(ym.make_releases([2020, 2020, 2021], [3, 12, 12], [300, 1500, 1400]))
+    assert (none.n_rows, none.n_skipped) == (0, 1) and none.verdict == "No release could be backtested."
 
 
 # ---------------------------------------------------------------- calibration

@@ -1411,8 +1411,8 @@ def _rival_point(kind, c, m, t, prev_m, prev_t):
 
 
 def backtest_ytd(releases: Iterable[Release], target_months=12, *, harmonics=2, select_harmonics=True,
-                 trend_degree=1, within_dispersion=None, between_method="cox-reid", alpha=0.05, n_draws=4000, seed=0, derived_origins=True,
-                 min_within_df=1, min_track_record=2) -> YtdBacktest:
+                 trend_degree=1, within_dispersion=None, between_method="cox-reid", alpha=0.05, n_draws=4000,
+                 seed=0, derived_origins=True, min_within_df=1, min_track_record=2) -> YtdBacktest:
     """Rolling-origin backtest: each release projected from the releases published before it.
 
     Parameters
