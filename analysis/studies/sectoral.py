@@ -1,7 +1,12 @@
-"""Data side of the sectoral notebook: which Ministry periods have sector figures, the counts their rounded shares
-allow, employment-share ranges (GMK handled as a range), relative risks, and the period's shares against history.
+"""Which sectors really stand out? (notebook ``05_sectoral_patterns``)
 
-The statistics are in :mod:`analysis.sectors` (count bounds, relative risk with Clopper-Pearson/MOVER intervals,
+The Ministry names the sectors with the most injured workers (the mining and metallurgical complex, GMK, and
+construction) by their share of the period's injured. This study finds the counts those rounded shares allow, sets
+each sector's injury share against its employment share (relative risk, GMK handled as a range), and tests the
+period's shares against the other years'. ``run(Params(...))`` returns a :class:`SectoralResult`; the notebook
+narrates it.
+
+The statistics are in :mod:`analysis.stats.sectors` (count bounds, relative risk with Clopper-Pearson/MOVER intervals,
 share-vs-history tests); this module prepares their inputs from ``data/`` and keeps the two statistical systems
 apart: Ministry groupings (GMK, construction) are tested only against Ministry history; BNS NACE sections are shown
 as context.
@@ -16,6 +21,7 @@ as context.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,8 +30,15 @@ import pandas as pd
 
 from analysis import data
 from analysis.core import validate
+from analysis.core.params import Params as _Params
+from analysis.core.params import param
+from analysis.core.paths import DATA_DIR
+from analysis.core.study import Estimate, StudyResult, Verdict
 from analysis.stats import sectors
 from analysis.stats.rates import fmt_p
+
+NAME = "sectoral"
+NOTEBOOK = "05_sectoral_patterns"
 
 SECTORS = ("gmk", "construction")
 LABEL = {"gmk": "mining and metallurgical complex (GMK)", "construction": "construction"}
@@ -39,7 +52,7 @@ def _decimals(data_dir: str) -> dict[tuple, int]:
                                                                    else 0) for r in raw.itertuples()}
 
 
-def _ministry_rows(data_dir=data.DATA_DIR) -> pd.DataFrame:
+def _ministry_rows(data_dir=DATA_DIR) -> pd.DataFrame:
     s = data.load_sectoral(data_dir)
     s = s[s["system"] == "ministry"].copy()
     dec = _decimals(str(Path(data_dir).resolve()))
@@ -53,16 +66,21 @@ def _sector_periods(data_dir: str) -> tuple[str, ...]:
     return tuple(p for p in sorted(s["period"].unique()) if data.national_total(p, data_dir=data_dir) is not None)
 
 
-def sector_periods(data_dir=data.DATA_DIR) -> list[str]:
+def sector_periods(data_dir=DATA_DIR) -> list[str]:
     """Ministry periods with a national injured total and at least one sector count or share."""
     return list(_sector_periods(str(Path(data_dir).resolve())))
 
 
-def check_period(period, data_dir=data.DATA_DIR) -> str:
+def check_period(period, data_dir=DATA_DIR) -> str:
     return validate.one_of("period", period, sector_periods(data_dir))
 
 
-def period_sectors(period: str, data_dir=data.DATA_DIR) -> pd.DataFrame:
+def _check_period(name: str, value: str) -> str:
+    """Parameter check: a Ministry period with a national total and sector figures in ``data/``."""
+    return validate.one_of(name, value, sector_periods())
+
+
+def period_sectors(period: str, data_dir=DATA_DIR) -> pd.DataFrame:
     """Per Ministry sector of ``period``: published count and/or share (the most precise share if several), the
     counts the share allows of the national total, and whether a published count agrees with the share.
 
@@ -101,7 +119,7 @@ def period_sectors(period: str, data_dir=data.DATA_DIR) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def count_bounds(period: str, data_dir=data.DATA_DIR) -> dict[str, sectors.ShareCounts]:
+def count_bounds(period: str, data_dir=DATA_DIR) -> dict[str, sectors.ShareCounts]:
     """analysis.sectors.share_count_bounds for every published share of the period."""
     ps = period_sectors(period, data_dir)
     return {r.sector: sectors.share_count_bounds(r.share_published, int(r.total), int(r.decimals))
@@ -109,14 +127,14 @@ def count_bounds(period: str, data_dir=data.DATA_DIR) -> dict[str, sectors.Share
 
 
 # ---------------------------------------------------------------- employment shares
-def _lfs_total_range(data_dir=data.DATA_DIR) -> tuple[float, float, str]:
+def _lfs_total_range(data_dir=DATA_DIR) -> tuple[float, float, str]:
     w = data.load_workforce(data_dir)
     w = w[(w["geography"] == "Kazakhstan") & w["sector"].isna() & (w["measure"] == "employed") & (w["basis"] == "LFS")
           & w["period"].str[:4].isin(["2024", "2025"])]
     return float(w["value"].min()), float(w["value"].max()), f"LFS employed {', '.join(sorted(w['period']))}"
 
 
-def employment_shares(data_dir=data.DATA_DIR) -> pd.DataFrame:
+def employment_shares(data_dir=DATA_DIR) -> pd.DataFrame:
     """Employment share ranges (proportions) per Ministry sector, with their basis. Rows: construction (LFS range),
     gmk (110k government to LFS mining 281.2k over the LFS total range) and gmk_ceiling (LFS industry B+C+D+E)."""
     w = data.load_workforce(data_dir)
@@ -143,7 +161,7 @@ def employment_shares(data_dir=data.DATA_DIR) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def relative_risks(period: str, alpha: float = 0.05, data_dir=data.DATA_DIR
+def relative_risks(period: str, alpha: float = 0.05, data_dir=DATA_DIR
                    ) -> tuple[pd.DataFrame, dict[str, sectors.SectorRelativeRisk]]:
     """Relative risk (injury share / employment share) per sector over its allowed counts and employment range,
     plus the GMK ceiling (employment share = all of industry). Returns (table, results by row name)."""
@@ -170,7 +188,7 @@ def relative_risks(period: str, alpha: float = 0.05, data_dir=data.DATA_DIR
     return pd.DataFrame(out), res
 
 
-def gmk_rr_curve(period: str, alpha: float = 0.05, workers=None, data_dir=data.DATA_DIR) -> pd.DataFrame:
+def gmk_rr_curve(period: str, alpha: float = 0.05, workers=None, data_dir=DATA_DIR) -> pd.DataFrame:
     """RR of GMK and its CI envelope as a function of GMK employment (workers, over the mid LFS total): shows
     where the excess would vanish. ``workers`` defaults to 50k-1.3M."""
     a = validate.alpha("alpha", alpha)
@@ -191,7 +209,7 @@ def gmk_rr_curve(period: str, alpha: float = 0.05, workers=None, data_dir=data.D
 
 
 # ---------------------------------------------------------------- history
-def ministry_history(data_dir=data.DATA_DIR) -> pd.DataFrame:
+def ministry_history(data_dir=DATA_DIR) -> pd.DataFrame:
     """Ministry sector shares, one period per year (annual when available, else the longest), for every sector
     period: count (published, else the middle of the counts the rounded share allows), its bounds, total, share."""
     best: dict[int, str] = {}
@@ -209,7 +227,7 @@ def ministry_history(data_dir=data.DATA_DIR) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def history_tests(period: str, alpha: float = 0.05, data_dir=data.DATA_DIR) -> pd.DataFrame:
+def history_tests(period: str, alpha: float = 0.05, data_dir=DATA_DIR) -> pd.DataFrame:
     """The period's share of each sector against the other years' shares (analysis.sectors.share_vs_history, with
     every other year of :func:`ministry_history` - earlier and later - as the reference), evaluated at the smallest and largest count the period allows. Columns include p_binomial, p_chi2 and the
     over-dispersed p (between-year φ) as ranges."""
@@ -241,7 +259,7 @@ def history_tests(period: str, alpha: float = 0.05, data_dir=data.DATA_DIR) -> p
     return pd.DataFrame(rows)
 
 
-def bns_shares(data_dir=data.DATA_DIR) -> pd.DataFrame:
+def bns_shares(data_dir=DATA_DIR) -> pd.DataFrame:
     """BNS NACE-section shares of victims per year (published share, else count / BNS victims total)."""
     s = data.load_sectoral(data_dir)
     s = s[s["system"] == "bns"]
@@ -299,5 +317,135 @@ def verdict(period: str, ps: pd.DataFrame, rr: pd.DataFrame, hist: pd.DataFrame,
     return s
 
 
+# ---------------------------------------------------------------- the study
+@dataclasses.dataclass(frozen=True)
+class Params(_Params):
+    """Parameters of the sectoral study (the notebook's ``parameters`` cell mirrors this)."""
+
+    period: str = param("2025-Q1", "Ministry period with a national total and sector figures (e.g. 2025-Q1, 2021, 2019)",
+                        check=_check_period, cli_required=True)
+    alpha: float = param(0.05, "significance level of every test and 1 - coverage of every interval",
+                         check=validate.alpha)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SectoralResult(StudyResult):
+    """Everything notebook 05 shows: the period's sector figures, count bounds, employment shares, relative risks,
+    the GMK curve, the history and its tests, and the BNS context."""
+
+    study = NAME
+    notebook = NOTEBOOK
+
+    sectors: pd.DataFrame
+    count_bounds: dict
+    employment_shares: pd.DataFrame
+    relative_risk: pd.DataFrame
+    relative_risk_detail: dict
+    gmk_rr_curve: pd.DataFrame
+    ministry_history: pd.DataFrame
+    history_tests: pd.DataFrame
+    bns_shares: pd.DataFrame
+
+    def results(self) -> dict:
+        return {"period": self.params.period, "sectors": self.sectors, "count_bounds": self.count_bounds,
+                "employment_shares": self.employment_shares, "relative_risk": self.relative_risk,
+                "relative_risk_detail": self.relative_risk_detail, "gmk_rr_curve": self.gmk_rr_curve,
+                "ministry_history": self.ministry_history, "history_tests": self.history_tests,
+                "bns_shares": self.bns_shares}
+
+    # ------------------------------------------------------------ what the notebook shows
+    @property
+    def bounds_note(self) -> str:
+        return "\n".join(f"* **{LABEL[s]}**: {b.verdict}" for s, b in self.count_bounds.items())
+
+    @property
+    def employment_table(self) -> pd.DataFrame:
+        e = self.employment_shares
+        return e.assign(low_pct=100 * e["low"], high_pct=100 * e["high"]).drop(columns=["low", "high"]).round(3)
+
+    @property
+    def rr_note(self) -> str:
+        return "\n".join(f"* {r.verdict}" for r in self.relative_risk_detail.values())
+
+    @property
+    def history_figure_data(self) -> pd.DataFrame:
+        return self.ministry_history.assign(partial=self.ministry_history["period"].str.len() > 4)
+
+    @property
+    def history_note(self) -> str:
+        return "\n".join(f"* {v}" for v in self.history_tests["verdict"])
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"sectors": self.sectors, "relative_risk": self.relative_risk, "history_tests": self.history_tests}
+
+
+def title(p: Params) -> str:
+    return f"Are mining-metallurgy and construction over-represented among injured workers in {p.period}?"
+
+
+def _verdict(p: Params, ps: pd.DataFrame, rr: pd.DataFrame, tests: pd.DataFrame, technical: str) -> Verdict:
+    main = rr[rr["sector"] != "gmk_ceiling"]
+    clear = [r.sector for r in main.itertuples() if r.ci_low > 1]
+    inconsistent = [r.sector for r in ps.itertuples() if r.share_consistent is False]
+    key_row = main.iloc[0]
+    key = Estimate(f"relative risk, {LABEL[key_row['sector']]}", float(key_row["rr"]), float(key_row["ci_low"]),
+                   float(key_row["ci_high"]), float(key_row["p_greater_max"]),
+                   "Clopper-Pearson injury share / employment share range (envelope)")
+    if inconsistent:
+        label = "inconsistent"
+        headline = (f"A published sector share for {p.period} fits no whole count of the national total "
+                    f"({', '.join(LABEL[s] for s in inconsistent)}).")
+    elif len(clear) == len(main):
+        label = "fragile"
+        headline = "Both sectors exceed their employment share under a binomial model; the year-to-year variation is not carried."
+    else:
+        label = "not supported"
+        headline = "Not every named sector clearly exceeds its employment share."
+    summary = ("The sectors' shares of injured workers are compared with their shares of employment. "
+               "The comparison depends on rounded published shares and on employment figures that do not match "
+               "the Ministry's sector definitions.")
+    return Verdict(label=label, headline=headline, summary=summary, technical=technical, key=key,
+                   would_change="An official GMK employment figure, exact counts instead of rounded shares, or "
+                                "earlier sector breakdowns of the same months.")
+
+
+def run(params: Params, data_dir=DATA_DIR) -> SectoralResult:
+    """Run the study.
+
+    Parameters
+    ----------
+    params : Params
+        Validated parameters.
+    data_dir : path, optional
+        The data folder (a copy in tests).
+
+    Returns
+    -------
+    SectoralResult
+    """
+    p = params
+    check_period(p.period, data_dir)
+    ps = period_sectors(p.period, data_dir)
+    bounds = count_bounds(p.period, data_dir)
+    emp = employment_shares(data_dir)
+    rr, rr_results = relative_risks(p.period, p.alpha, data_dir)
+    curve = gmk_rr_curve(p.period, p.alpha, data_dir=data_dir)
+    hist = ministry_history(data_dir)
+    tests = history_tests(p.period, p.alpha, data_dir)
+    bns = bns_shares(data_dir)
+    technical = verdict(p.period, ps, rr, tests, p.alpha)
+    v = _verdict(p, ps, rr, tests, technical)
+    estimates = tuple(Estimate(f"relative risk, {r.sector}", float(r.rr), float(r.ci_low), float(r.ci_high),
+                               float(r.p_greater_max), "Clopper-Pearson injury share / employment share (envelope)")
+                      for r in rr.itertuples())
+    return SectoralResult(
+        params=p, title=title(p),
+        question=("Are these sectors riskier than their share of employment implies, and is this period's sector mix "
+                  "unusual against earlier years?"),
+        claim="", verdict=v, estimates=estimates, caveats=(),
+        sectors=ps, count_bounds=bounds, employment_shares=emp, relative_risk=rr, relative_risk_detail=rr_results,
+        gmk_rr_curve=curve, ministry_history=hist, history_tests=tests, bns_shares=bns)
+
+
 __all__ = ["LABEL", "SECTORS", "bns_shares", "check_period", "count_bounds", "employment_shares", "gmk_rr_curve",
-           "history_tests", "ministry_history", "period_sectors", "relative_risks", "sector_periods", "verdict"]
+           "history_tests", "ministry_history", "period_sectors", "relative_risks", "sector_periods", "verdict", "Params", "SectoralResult", "run"]
