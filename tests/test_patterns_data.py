@@ -42,19 +42,37 @@ def test_persistence_bounds_on_pre2022_borders():
 
 def test_sector_count_bounds_and_periods():
     assert "2025-Q1" in S.sector_periods() and "2031-Q1" not in S.sector_periods()
-    ps = S.period_sectors("2025-Q1").set_index("sector")
-    assert ps.loc["construction", "decimals"] == 0 and (ps.loc["construction", "k_min"], ps.loc["construction", "k_max"]) == (34, 36)
-    assert not ps.loc["gmk", "share_consistent"] and (ps.loc["gmk", "k_min"], ps.loc["gmk", "k_max"]) == (44, 45)
+    ps = S.period_sectors("2025-Q1").set_index("sector")  # the release supports truncation only
+    assert ps.loc["construction", "decimals"] == 0
+    assert (ps.loc["construction", "k_min"], ps.loc["construction", "k_max"]) == (36, 38)
+    assert ps.loc["construction", "allowed_round_half"] == "34–36" and ps.loc["construction", "rules"] == "truncate"
+    assert (ps.loc["gmk", "k_min"], ps.loc["gmk", "k_max"]) == (45, 45) and ps.loc["gmk", "allowed_round_half"] == "none"
+    both = S.period_sectors("2025-Q1", "both").set_index("sector")
+    assert (both.loc["construction", "k_min"], both.loc["construction", "k_max"]) == (34, 38)
+    half = S.period_sectors("2025-Q1", "round-half").set_index("sector")  # the old reading: 15.3% is impossible
+    assert half.loc["gmk", "status"] == "inconsistent" and (half.loc["gmk", "k_min"], half.loc["gmk", "k_max"]) == (44, 45)
     p21 = S.period_sectors("2021").set_index("sector")
-    assert p21.loc["construction", "count_published"] == 167 and not p21.loc["construction", "count_matches_share"]
+    assert p21.loc["construction", "count_published"] == 167 and p21.loc["construction", "count_matches_share"]
+    assert S.period_sectors("2021", "round-half").set_index("sector").loc["construction", "count_matches_share"] == False  # noqa: E712
 
 
-def test_gmk_employment_range_and_ceiling():
-    e = S.employment_shares().set_index("sector")
-    assert e.loc["gmk", "low"] == pytest.approx(110_000 / 9_330_100)
-    assert e.loc["gmk", "high"] == pytest.approx(281_200 / 9_167_300)
-    assert e.loc["gmk_ceiling", "low"] == pytest.approx(0.126)
+def test_rule_evidence_per_release():
+    ev = S.rule_evidence().set_index("period")["decision"].to_dict()
+    assert ev == {"2019": "round-half", "2020": "either", "2021": "truncate", "2021-H1": "no share published",
+                  "2022": "either", "2023-H1": "truncate", "2024": "either", "2025-Q1": "truncate"}
+
+
+def test_employee_denominators():
+    e = S.employment_shares().set_index("row")
+    t = S.denominator_totals()
+    assert t["hired"] == (6_981_400, 7_155_400)  # LFS hired employees 2024-2025 (2024-Q1 and 2025-Q3)
+    assert t["hired_fraction"][0] == pytest.approx(6_981_400 / 9_167_300)  # 2024-Q1, both published exactly
+    assert e.loc["gmk_government", "low"] == pytest.approx(110_000 / 7_155_400)
+    assert e.loc["gmk_mining", "high"] == pytest.approx(281_200 / 6_981_400)
+    assert e.loc["gmk_industry", "high"] == pytest.approx(0.126 * 9_330_100 / 6_981_400)  # metallurgy included
+    assert e.loc["construction", "low"] == pytest.approx(0.068)
+    assert e.loc["construction", "high"] == pytest.approx(0.071 / (6_981_400 / 9_167_300))  # no self-employed
     rr, _ = S.relative_risks("2025-Q1")
-    g = rr.set_index("sector").loc["gmk"]
-    assert g["rr_low"] == pytest.approx(44 / 293 / e.loc["gmk", "high"])
-    assert g["rr_high"] == pytest.approx(45 / 293 / e.loc["gmk", "low"])
+    g = rr.set_index("row").loc["gmk_mining"]
+    assert g["rr_low"] == pytest.approx(45 / 293 / e.loc["gmk_mining", "high"])
+    assert g["rr_high"] == pytest.approx(45 / 293 / e.loc["gmk_mining", "low"])
