@@ -4,6 +4,7 @@ Imports only ``analysis.core``. ``from analysis import data`` then ``data.nation
 """
 
 from analysis.core.paths import DATA_DIR
+from analysis.data.international import load_international
 from analysis.data.loaders import (
     ABS_MEASURES,
     COUNT_MEASURES,
@@ -53,6 +54,7 @@ __all__ = [
     "implied_workers",
     "load_all",
     "load_events",
+    "load_international",
     "load_national_annual",
     "load_national_ytd",
     "load_population",

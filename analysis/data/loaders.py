@@ -104,7 +104,7 @@ def _schemas(regions: frozenset[str], sectors: frozenset[str]) -> dict[str, pa.D
     common = {"source_id": _src_col(), "note": _note()}
     return {
         "sources": pa.DataFrameSchema({
-            "source_id": pa.Column(str, [pa.Check.str_matches(r"^[FD]\d+$")], unique=True),
+            "source_id": pa.Column(str, [pa.Check.str_matches(r"^[FDI]\d+$")], unique=True),
             "publisher": pa.Column(str), "url": pa.Column(str, pa.Check.str_matches(r"^https?://")),
             "quote": pa.Column(str), "language": pa.Column(str),
             "ledger_file": pa.Column(str), "ledger_line": pa.Column(int, pa.Check.ge(2)),
