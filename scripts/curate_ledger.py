@@ -564,7 +564,9 @@ INTERNATIONAL_SKIP = {
 }
 # Per ledger line: a threshold narrower than its register's (the SOII days-away subset).
 INTERNATIONAL_THRESHOLD = {29: "at least 1 day away from work (beyond the day of injury)"}
-INTERNATIONAL_LANGUAGE = {64: "uz", 65: "uz"}  # Uzbek in Latin script (the detector would say 'en')
+INTERNATIONAL_LANGUAGE = {64: "uz", 65: "uz"}
+# Per ledger line: the line whose quote (same page) holds the exact figure, when the row's own quote rounds it.
+INTERNATIONAL_QUOTE_FROM = {28: 27}  # Uzbek in Latin script (the detector would say 'en')
 
 
 def _international_period(raw: str) -> tuple[str, str]:
@@ -617,15 +619,21 @@ def curate_international(ledger_dir: Path, out: Path = OUT) -> None:
         deaths = INTERNATIONAL_DEATHS_IN_COUNT.get(line, "no" if nonfatal_count else "")
         sid = f"I{line}"
         quote = " ".join(r["quote"].split())
+        note = r["notes"]
+        if line in INTERNATIONAL_QUOTE_FROM:
+            other = INTERNATIONAL_QUOTE_FROM[line]
+            quote = " ".join(facts[other - 2]["quote"].split())
+            note = "; ".join(x for x in [f"quote from ledger line {other} (the same page's table, which holds the "
+                                         f"exact figure); this line's own quote: {r['quote']}", note] if x)
         rows.append({"comparator": group, "register": register, "geography": r["geography"], "period": period,
                      "year": year, "metric": metric, "value": value, "value_high": high, "unit": r["unit"],
                      "deaths_in_count": deaths, "absence_threshold": threshold, "self_employed": self_employed,
                      "commuting": commuting, "coverage": coverage, "preferred": True,
-                     "definition": r["definition"], "source_id": sid, "note": r["notes"]})
+                     "definition": r["definition"], "source_id": sid, "note": note})
         new_sources.append({"source_id": sid, "publisher": r["source_publisher"], "url": r["source_url"],
                             "quote": quote, "language": _international_language(line, quote),
                             "ledger_file": "international_facts.csv", "ledger_line": line, "ledger_metric": metric,
-                            "ledger_period": r["period"], "ledger_notes": r["notes"]})
+                            "ledger_period": r["period"], "ledger_notes": note})
     for (group, register, period, metric), (keep, why) in INTERNATIONAL_PREFERRED.items():
         same = [x for x in rows if (x["comparator"], x["register"], x["period"], x["metric"]) ==
                 (group, register, period, metric)]
