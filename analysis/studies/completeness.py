@@ -34,6 +34,7 @@ from analysis.stats import completeness as cs
 
 NAME = "completeness"
 NOTEBOOK = "09_reporting_completeness"
+CLAIMS_END = 2024  # the seed claims' last year (Q1 2025 against 2024; 2020 to 2024)
 FIRST_YEAR = 2015  # the Ministry's annual series has no gaps from 2015 on (as studies 02 and 03); earlier years shown
 COMPARATORS = {  # key in data/international.csv -> name in the report
     "eu": "EU-27 (Eurostat ESAW)", "gb": "Great Britain (HSE)", "us": "United States (BLS)", "belarus": "Belarus",
@@ -447,8 +448,9 @@ def _claims(p: Params, series: pd.DataFrame, data_dir) -> tuple[Claim, ...]:
             ch = cs.ratio_change(f, n, int(q1_deaths["fatal"]), int(q1_deaths["injured"]), p.alpha)
             observed = ("observed: the ratio in Q1 2025 against the whole of 2024", ch.estimate)
         out.append(Claim(
-            name="Q1 2025 drop", words="the 16.8% drop in the first quarter of 2025" if r["value"] == -16.8 else
-            f"the {fmt_percent(r['value'])} change in the first quarter of 2025", change_pct=float(r["value"]),
+            name="Q1 2025 drop", words=f"the {fmt_percent(abs(r['value']), signed=False)} "
+                                       f"{'drop' if r['value'] < 0 else 'rise'} in the first quarter of 2025",
+            change_pct=float(r["value"]),
             span_years=1.0, base_label="2024 (whole year)", base_share=f / n,
             base_note=(f"the deaths of Q1 2024 were not published: the fatal share of the whole of 2024 "
                        f"({fmt_count(f)} of {fmt_count(n)}) stands in"),
@@ -739,9 +741,9 @@ def _verdict(p: Params, trends, claims, sensitivity, limits, international, seri
     windows = "; ".join(f"{c.name}: " + ", ".join(f"{lab} {fmt_percent(v, 0, signed=False)}"
                                                    for lab, v in limits[c.name].items()) for c in claims)
     technical = (f"{main.verdict} " + " ".join(s.verdict for s in sensitivity)
-                 + f" Share of each claim explained by a drift at the {p.level} limit of each trend: {windows}."
-                 + " Fragile: for at least one defensible window the limit towards the claim explains all of it;"
-                   " supported: for none.")
+                 + f" Share of each claim explained by a drift at the {p.level} limit of each trend: {windows}"
+                 + f". Verdict: {label} (fragile when, for at least one defensible window, the trend's limit towards "
+                   "a claim explains all of it; supported when it does for no window and claim).")
     five = next((s for s in sensitivity if s.claim == "Five-year decline"), None)
     if five is not None and five.break_even_pct_per_year is not None:
         would = (f"The five-year verdict turns on the trend's window: a completeness drift of "
@@ -810,7 +812,7 @@ def run(params: Params, data_dir=DATA_DIR) -> CompletenessResult:
     series = _paired_series(p.end_year, p.alpha, data_dir)
     m = series[series["system"] == "ministry"]
     m_trend = m[m["in_trend"]]
-    claims = _claims(p, series, data_dir)
+    claims = _claims(p, _paired_series(CLAIMS_END, p.alpha, data_dir), data_dir)  # the claims' years, whatever end_year
     trends = {"ministry": _trend(m_trend, p.alpha),
               "ministry_published": _trend(m_trend[~m_trend["derived"]], p.alpha),
               "ministry_all": _trend(m, p.alpha),
@@ -840,7 +842,8 @@ def run(params: Params, data_dir=DATA_DIR) -> CompletenessResult:
                  model=s.method, note=f"drift {fmt_percent(s.bound.drift_pct_per_year)} a year", unit="%")
         for s in sensitivity)
     return CompletenessResult(
-        params=p, title=f"Fewer injuries, or fewer recorded? Registration completeness to {p.end_year}",
+        params=p, title=("Fewer injuries, or fewer recorded? Registration completeness to "
+                         f"{series['year'].max() if len(series) else p.end_year}"),
         question=("Could a drift in how completely injuries are registered explain the Ministry's reported declines "
                   "(" + "; ".join(f"{fmt_percent(c.change_pct)}, {c.name}" for c in claims) + ")?"),
         claim=_claim_text(claims, series),
