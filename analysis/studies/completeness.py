@@ -608,8 +608,8 @@ def _statements(p: Params, intl: pd.DataFrame, data_dir) -> tuple[pd.DataFrame, 
     for col in ("publisher", "quote", "url"):
         sel[col] = sel["source_id"].map(src[col])
     stated = sel[sel["value"].notna()].copy()
-    stated["stated"] = [fmt_number(v) if pd.isna(h) else f"{fmt_number(v)}–{fmt_number(h)}"
-                        for v, h in zip(stated["value"], stated["value_high"])]
+    whole = [fmt_count(v) if float(v).is_integer() else fmt_number(v) for v in stated["value"]]
+    stated["stated"] = [w if pd.isna(h) else f"{w}–{fmt_count(h)}" for w, h in zip(whole, stated["value_high"])]
     words = sel[sel["value"].isna()]
     return stated.reset_index(drop=True), words.reset_index(drop=True)
 
@@ -844,8 +844,8 @@ def run(params: Params, data_dir=DATA_DIR) -> CompletenessResult:
     return CompletenessResult(
         params=p, title=("Fewer injuries, or fewer recorded? Registration completeness to "
                          f"{series['year'].max() if len(series) else p.end_year}"),
-        question=("Could a drift in how completely injuries are registered explain the Ministry's reported declines "
-                  "(" + "; ".join(f"{fmt_percent(c.change_pct)}, {c.name}" for c in claims) + ")?"),
+        question=("Could a drift in how completely injuries are registered explain "
+                  + (" or ".join(c.words for c in claims) or "the Ministry's reported changes") + "?"),
         claim=_claim_text(claims, series),
         verdict=_verdict(p, trends, claims, sensitivity, limits, international, series),
         estimates=estimates, caveats=_caveats(p, series), series=series, trends=trends, trend_labels=labels,
