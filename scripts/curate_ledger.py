@@ -484,6 +484,179 @@ def write(path: Path, cols: list[str], rows: list[dict]) -> None:
             w.writerow({c: ("true" if r.get(c) is True else "false" if r.get(c) is False else r.get(c, "")) for c in cols})
 
 
+# ------------------------------------------------------------------------------------------------------------------
+# International comparators (notebook 09): data/international.csv from the ledger's international_facts.csv.
+# Run on its own with:  python -c "import sys; sys.path.insert(0, 'scripts'); import curate_ledger as c; \
+#                                   c.curate_international(c.ROOT.parent / 'shared' / 'data')"
+# or as the last step of ``python scripts/curate_ledger.py`` (below). Ids: I<n> = line n of international_facts.csv
+# (line numbers as for F/D: header = line 1, one line per record).
+
+INTERNATIONAL_COLUMNS = ["comparator", "register", "geography", "period", "year", "metric", "value", "value_high",
+                         "unit", "deaths_in_count", "absence_threshold", "self_employed", "commuting", "coverage",
+                         "preferred", "definition", "source_id", "note"]
+
+# The ledger's 'system' text -> (display group, register). Register = one registration system; a ratio pairs a
+# non-fatal and a fatal count of the same register (or of the registers analysis.studies.completeness names).
+INTERNATIONAL_SYSTEMS = {
+    "ESAW": ("eu", "ESAW"), "ESAW vs EU-LFS (EUROGIP analysis)": ("eu", "ESAW"),
+    "HSE RIDDOR": ("gb", "RIDDOR"), "HSE Labour Force Survey (LFS)": ("gb", "LFS (GB)"),
+    "BLS SOII": ("us", "SOII"), "BLS SOII (DAFW)": ("us", "SOII"), "BLS CFOI": ("us", "CFOI"),
+    "ILOSTAT SDG 8.8.1 (national administrative sources)": (None, "ILOSTAT"), "ILOSTAT SDG 8.8.1": (None, "ILOSTAT"),
+    "Rosstat form 7-travmatizm (enterprise survey)": ("russia", "Rosstat"), "Rosstat vs ILOSTAT": ("russia", "Rosstat"),
+    "Rosstat": ("russia", "Rosstat"), "Rosstat vs government estimate": ("russia", "Rosstat"),
+    "multiple (Rosstat, Rostrud, FSS)": ("russia", "Rosstat"), "ILO estimation method": ("russia", "ILO method"),
+    "ILO global estimates vs national reports": ("cis", "ILO estimate"),
+    "Belstat (enterprise reporting)": ("belarus", "Belstat"), "Belstat": ("belarus", "Belstat"),
+    "Belstat (Ministry of Statistics and Analysis)": ("belarus", "Belstat"),
+    "Ministry of Labour and Social Protection / Dept of State Labour Inspection": ("belarus", "BY labour inspection"),
+    "Ministry of Labour and Social Protection": ("belarus", "BY labour inspection"),
+    "Service for Control and Supervision of Labour Legislation (Ministry of Labour)": ("kyrgyzstan",
+                                                                                       "KG labour inspection"),
+    "Labor Law Compliance and Oversight Service (Ministry of Labor, Social Security and Migration)": (
+        "kyrgyzstan", "KG labour inspection"),
+    "Labor Law Compliance and Oversight Service": ("kyrgyzstan", "KG labour inspection"),
+    "official (state bodies + trade unions)": ("kyrgyzstan", "KG labour inspection"),
+    "State Labour Inspectorate (Ministry of Employment and Poverty Reduction)": ("uzbekistan", "UZ labour inspection"),
+    "State Labour Inspectorate": ("uzbekistan", "UZ labour inspection"),
+    "Ministry of Employment and Labour Relations": ("uzbekistan", "UZ labour inspection"),
+    "ILO/Tampere global estimates": ("world", "ILO estimate"), "ILO global estimate (Takala)": ("world", "ILO estimate"),
+    "national (State Labour Inspectorate reports, as described to ILO)": ("kazakhstan", "KZ labour inspection"),
+}
+INTERNATIONAL_GEOGRAPHY = {"Russian Federation": "russia", "Belarus": "belarus", "Uzbekistan": "uzbekistan",
+                           "Germany": "germany", "France": "france"}
+
+# Each register's definition, read from the ledger's 'definition' column (which summarises the source's own text):
+# minimum absence, self-employed, commuting, coverage. 'not stated' where the ledger's sources do not say.
+INTERNATIONAL_DEFINITIONS = {
+    "ESAW": ("more than 3 calendar days", "not stated", "excluded",
+             "declarations to insurers or authorities; fatal = death within one year"),
+    "RIDDOR": ("more than 7 days, or a specified injury", "non-fatal: excluded (employees only); fatal: included",
+               "not stated", "employer-reported; non-fatal excludes railways and offshore; April-March years"),
+    "LFS (GB)": ("none (any injury, regardless of time off)", "not stated", "not stated",
+                 "household survey self-reports"),
+    "SOII": ("none (recordable cases: treatment beyond first aid, restriction or lost time)", "not stated", "not stated",
+             "employer survey (sample estimates), private industry only"),
+    "CFOI": ("fatal only", "included", "not stated", "all fatal work injuries, all sectors; excludes illnesses"),
+    "ILOSTAT": ("national definitions differ", "national definitions differ", "national definitions differ",
+                "SDG 8.8.1 from national administrative sources"),
+    "Rosstat": ("at least 1 working day", "excluded (also individual entrepreneurs, civil-law contractors)",
+                "not stated", "enterprise survey (form 7-travmatizm)"),
+    "Belstat": ("one workday", "not stated", "excluded", "employees of legal entities; micro-organisations excluded"),
+    "BY labour inspection": ("not stated", "not stated", "not stated", "accident investigations"),
+    "KG labour inspection": ("not stated", "not stated", "not stated", "investigated accidents only"),
+    "UZ labour inspection": ("not stated", "not stated", "not stated", "investigated accidents only"),
+    "KZ labour inspection": ("one workday", "not stated", "not stated",
+                             "enterprise reports to the State Labour Inspectorate; all employed persons (late 1990s)"),
+    "ILO method": ("", "", "", "estimation rule"),
+    "ILO estimate": ("estimates: more than 3 days' absence", "", "", "model estimates, not registrations"),
+}
+
+# Per ledger line: whether a non-fatal ('injured') count includes the deaths (read from the quote; see unit/notes).
+INTERNATIONAL_DEATHS_IN_COUNT = {51: "not stated", 53: "not stated", 55: "not stated", 57: "yes", 59: "not stated",
+                                 62: "yes", 64: "yes"}
+# Conflicting figures: the row kept as preferred (others stay, preferred = false) and why.
+INTERNATIONAL_PREFERRED = {
+    ("eu", "ESAW", "2022", "ratio_statement"): (
+        4, "Eurostat's stated ratio (905 non-fatal per fatal) is the figure; the qualitative remark on "
+           "under-reporting from the same page is kept as context"),
+    ("belarus", "Belstat", "2022", "fatal_injuries"): (
+        50, "Belstat 2022 deaths: 102 (Belstat via Zerkalo, the same report as the 1,671 injured) preferred over 106 "
+            "(a think tank's reading of Belstat); the Ministry's 132 is another register"),
+}
+INTERNATIONAL_SKIP = {
+    69: "weak citation: authors and journal not identified in the stored source",
+}
+# Per ledger line: a threshold narrower than its register's (the SOII days-away subset).
+INTERNATIONAL_THRESHOLD = {29: "at least 1 day away from work (beyond the day of injury)"}
+INTERNATIONAL_LANGUAGE = {64: "uz", 65: "uz"}
+# Per ledger line: the line whose quote (same page) holds the exact figure, when the row's own quote rounds it.
+INTERNATIONAL_QUOTE_FROM = {28: 27}  # Uzbek in Latin script (the detector would say 'en')
+
+
+def _international_period(raw: str) -> tuple[str, str]:
+    """(period, year) from the ledger's period text: '2023/24 (Apr 2023-Mar 2024)' -> ('2023/24', '2023')."""
+    s = raw.strip()
+    m = re.fullmatch(r"(\d{4})/(\d{2})(?: \(.*\))?", s)
+    if m:
+        return f"{m.group(1)}/{m.group(2)}", m.group(1)
+    m = re.fullmatch(r"(\d{4})", s)
+    if m:
+        return s, s
+    return s, ""
+
+
+def _international_language(line: int, quote: str) -> str:
+    if line in INTERNATIONAL_LANGUAGE:
+        return INTERNATIONAL_LANGUAGE[line]
+    detect = globals().get("language") or globals().get("detect_language")  # the project's language detector
+    return detect(quote)
+
+
+def curate_international(ledger_dir: Path, out: Path = OUT) -> None:
+    """Write ``data/international.csv`` from ``international_facts.csv`` and put its sources (``I<n>``) into
+    ``data/sources.csv`` (replacing earlier ``I`` rows, keeping every other row and the file's columns).
+
+    Every figure keeps its value, unit, period, geography, definition and source exactly as the ledger has them;
+    line breaks inside a quote are joined with a space (data files hold one record per line). Nothing is computed.
+    """
+    path = ledger_dir / "international_facts.csv"
+    facts = list(csv.DictReader(open(path, encoding="utf-8")))
+    rows, new_sources, skipped = [], [], []
+    for i, r in enumerate(facts):
+        line = i + 2
+        if line in INTERNATIONAL_SKIP:
+            skipped.append((line, INTERNATIONAL_SKIP[line]))
+            continue
+        group, register = INTERNATIONAL_SYSTEMS[r["system"]]
+        group = group or INTERNATIONAL_GEOGRAPHY[r["geography"]]
+        threshold, self_employed, commuting, coverage = INTERNATIONAL_DEFINITIONS[register]
+        threshold = INTERNATIONAL_THRESHOLD.get(line, threshold)
+        value, high = r["value"].strip(), ""
+        m = re.fullmatch(r"([\d.]+)-([\d.]+)", value)
+        if m:
+            value, high = m.group(1), m.group(2)
+        if value:
+            float(value)
+        period, year = _international_period(r["period"])
+        metric = r["metric"]
+        nonfatal_count = metric.startswith("nonfatal_injuries")
+        deaths = INTERNATIONAL_DEATHS_IN_COUNT.get(line, "no" if nonfatal_count else "")
+        sid = f"I{line}"
+        quote = " ".join(r["quote"].split())
+        note = r["notes"]
+        if line in INTERNATIONAL_QUOTE_FROM:
+            other = INTERNATIONAL_QUOTE_FROM[line]
+            quote = " ".join(facts[other - 2]["quote"].split())
+            note = "; ".join(x for x in [f"quote from ledger line {other} (the same page's table, which holds the "
+                                         f"exact figure); this line's own quote: {r['quote']}", note] if x)
+        rows.append({"comparator": group, "register": register, "geography": r["geography"], "period": period,
+                     "year": year, "metric": metric, "value": value, "value_high": high, "unit": r["unit"],
+                     "deaths_in_count": deaths, "absence_threshold": threshold, "self_employed": self_employed,
+                     "commuting": commuting, "coverage": coverage, "preferred": True,
+                     "definition": r["definition"], "source_id": sid, "note": note})
+        new_sources.append({"source_id": sid, "publisher": r["source_publisher"], "url": r["source_url"],
+                            "quote": quote, "language": _international_language(line, quote),
+                            "ledger_file": "international_facts.csv", "ledger_line": line, "ledger_metric": metric,
+                            "ledger_period": r["period"], "ledger_notes": note})
+    for (group, register, period, metric), (keep, why) in INTERNATIONAL_PREFERRED.items():
+        same = [x for x in rows if (x["comparator"], x["register"], x["period"], x["metric"]) ==
+                (group, register, period, metric)]
+        for x in same:
+            x["preferred"] = x["source_id"] == f"I{keep}"
+            x["note"] = "; ".join(v for v in [f"CONFLICT resolved to I{keep}: {why}", x["note"]] if v)
+    write(out / "international.csv", INTERNATIONAL_COLUMNS, rows)
+
+    with open(out / "sources.csv", newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        columns = list(reader.fieldnames or [])
+        kept = [s for s in reader if not s["source_id"].startswith("I")]
+    write(out / "sources.csv", columns, kept + [{c: s.get(c, "") for c in columns} for s in new_sources])
+    print(f"international: wrote {len(rows)} rows and {len(new_sources)} sources; skipped "
+          + (", ".join(f"I{line} ({why})" for line, why in skipped) or "none"))
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "data",
-         Path(sys.argv[2]) if len(sys.argv) > 2 else OUT)
+    ledger = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "data"
+    target = Path(sys.argv[2]) if len(sys.argv) > 2 else OUT
+    main(ledger, target)
+    curate_international(ledger, target)

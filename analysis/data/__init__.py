@@ -26,6 +26,7 @@ from analysis.data.geography import (
     harmonise_to_pre2022,
     pre2022_region,
 )
+from analysis.data.international import load_international
 from analysis.data.loaders import (
     load_all,
     load_events,
@@ -57,6 +58,7 @@ from analysis.data.schemas import (
 )
 
 __all__ = [
+    "load_international",
     "DATA_DIR",
     "ABS_MEASURES",
     "COUNT_MEASURES",

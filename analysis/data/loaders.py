@@ -351,7 +351,7 @@ def _get(name: str, data_dir) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- loaders
 LOAD_ORDER = ("regions", "sectors", "sources", "region_aliases", "national_annual", "national_ytd", "regional",
-              "sectoral", "workforce", "population", "events")
+              "sectoral", "workforce", "population", "events", "international")
 
 
 def load_all(data_dir: str | Path = DATA_DIR) -> dict[str, pd.DataFrame]:

@@ -36,8 +36,8 @@ MULTI_YEAR_MEASURES = {"injured_pct_change_5y", "injured_pct_change_6y"}
 ABS_MEASURES = {"victims_change_abs_yoy": "victims", "fatal_change_abs_yoy": "fatal"}
 RATE_SCALE = {"rate_per_1000": 1_000, "fatal_rate_per_100k": 100_000, "nonfatal_rate_per_100k": 100_000}
 PERIOD_RE = r"^\d{4}(-(Q[1-4]|H1|01\.\.(0[1-9]|1[01])))?$"
-SOURCE_ID_RE = r"^[FDR]\d+$"
-LEDGER_FILES = {"F": "kz_injury_facts.csv", "D": "kz_denominators.csv"}
+SOURCE_ID_RE = r"^[FDIR]\d+$"
+LEDGER_FILES = {"F": "kz_injury_facts.csv", "D": "kz_denominators.csv", "I": "international_facts.csv"}
 
 # Plausibility bounds. Every count is a finite integer in [0, bound]; beyond the bound a figure is a typo, a unit
 # error (thousands written out twice) or an injected value, never data. They also keep every later cast and product
@@ -258,6 +258,9 @@ FILES: dict[str, FileSpec] = {s.name: s for s in [
     FileSpec("events", ("year", "date", "site"), refs=("regions", "sources"),
              numbers=(("year", "int"), ("deaths", "int"), ("injured", "float")),
              doc="one mass-casualty accident"),
+    FileSpec("international", ("register", "geography", "period", "metric"), refs=("sources",),
+             numbers=(("year", "Int64"), ("value", "float"), ("value_high", "float")), booleans=("preferred",),
+             doc="one figure of another country's registration system, with its definition (notebook 09)"),
 ]}
 DATA_FILES: tuple[str, ...] = tuple(FILES)
 """Every data file stem the loaders read (``data/<stem>.csv``). ``curation_log.csv`` is documentation of what the
@@ -418,7 +421,51 @@ def schema(name: str, regions: frozenset[str] = frozenset(), sectors: frozenset[
         }, checks=[pa.Check(lambda df: df["date"].isna() | (df["date"].str[:4] == df["year"].map(
             lambda y: f"{y:.0f}" if np.isfinite(y) else "")), name="date: must fall in the row's year")],
             coerce=False, strict=True)
+    if name == "international":
+        text, optional = pa.Column(str), pa.Column(str, nullable=True)
+        return pa.DataFrameSchema({
+            "comparator": pa.Column(str, pa.Check.str_matches(r"^[a-z_]+$")),
+            "register": text, "geography": text, "period": text,
+            "year": pa.Column(float, pa.Check.in_range(1900, 2100), nullable=True),
+            "metric": pa.Column(str, pa.Check.isin(INTERNATIONAL_METRICS)),
+            "value": pa.Column(float, [pa.Check.ge(0), pa.Check.le(MAX_PEOPLE * 100)], nullable=True),
+            "value_high": pa.Column(float, [pa.Check.ge(0), pa.Check.le(MAX_PEOPLE * 100)], nullable=True),
+            "unit": text,
+            "deaths_in_count": pa.Column(str, pa.Check.isin(DEATHS_IN_COUNT), nullable=True),
+            "absence_threshold": optional, "self_employed": optional, "commuting": optional, "coverage": text,
+            "preferred": _BOOL, "definition": optional,
+            "source_id": pa.Column(str, pa.Check.str_matches(r"^I\d+$")), "note": optional,
+        }, checks=_international_checks(), strict=True, coerce=False)
     raise ValueError(f"unknown data file {name!r}; data files: {', '.join(DATA_FILES)}")
+
+
+# ---------------------------------------------------------------- international comparators (notebook 09)
+INTERNATIONAL_COUNTS = ("fatal_injuries", "nonfatal_injuries", "nonfatal_injuries_selfreported",
+                        "nonfatal_injuries_and_illnesses", "nonfatal_injuries_days_away")
+INTERNATIONAL_RATES = ("fatal_rate_per_100k", "nonfatal_rate_per_100k", "nonfatal_rate_per_1000")
+INTERNATIONAL_METRICS = (*INTERNATIONAL_COUNTS, *INTERNATIONAL_RATES, "ratio_statement", "definition")
+DEATHS_IN_COUNT = ("yes", "no", "not stated")
+
+
+def _international_checks() -> list[pa.Check]:
+    def figure_has_value(df):  # every count and rate has a value; statements and definitions may be qualitative
+        return ~df["metric"].isin([*INTERNATIONAL_COUNTS, *INTERNATIONAL_RATES]) | df["value"].notna()
+
+    def count_is_whole(df):
+        return ~df["metric"].isin(INTERNATIONAL_COUNTS) | (df["value"] == df["value"].round())
+
+    def range_is_ordered(df):
+        return df["value_high"].isna() | (df["value_high"] >= df["value"])
+
+    def deaths_stated_for_counts(df):  # a non-fatal count must say whether the deaths are inside it
+        nonfatal = df["metric"].isin(INTERNATIONAL_COUNTS) & (df["metric"] != "fatal_injuries")
+        return ~nonfatal | df["deaths_in_count"].notna()
+
+    return [pa.Check(figure_has_value, name="value: a count or rate needs a value"),
+            pa.Check(count_is_whole, name="value: counts must be whole numbers"),
+            pa.Check(range_is_ordered, name="value_high: the upper end of a range must not be below value"),
+            pa.Check(deaths_stated_for_counts, name="deaths_in_count: a non-fatal count must say yes, no or "
+                                                    "not stated")]
 
 
 # ---------------------------------------------------------------- sources

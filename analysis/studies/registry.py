@@ -51,6 +51,9 @@ STUDIES: dict[str, Entry] = {e.name: e for e in (
     Entry("ytd", "analysis.studies.ytd", "07_year_to_date_projection",
           "What does an early-year change imply for the year?",
           data_files=("national_annual", "national_ytd", *_REFERENCE)),
+    Entry("completeness", "analysis.studies.completeness", "09_reporting_completeness",
+          "Fewer injuries, or fewer recorded?",
+          data_files=("national_annual", "national_ytd", "international", *_REFERENCE)),
 )}
 
 
