@@ -37,7 +37,7 @@ STUDIES: dict[str, Entry] = {e.name: e for e in (
           data_files=("national_annual", "national_ytd", "workforce", *_REFERENCE)),
     Entry("trend", "analysis.studies.trend", "03_five_year_trend",
           "Is a reported multi-year decline real?", claim=True,
-          data_files=("national_annual", *_REFERENCE)),
+          data_files=("national_annual", "workforce", *_REFERENCE)),
     Entry("regional", "analysis.studies.regional", "04_regional_patterns",
           "Which regions really stand out?",
           data_files=("regional", "national_annual", "national_ytd", "population", "workforce", "events",
