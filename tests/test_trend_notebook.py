@@ -120,6 +120,8 @@ def test_verdict_says_what_the_window_shows(t_default):
 
 def test_report_json_equals_the_study_run_directly(t_default, direct):
     assert t_default == json.loads(json.dumps(direct.to_dict()))
+    # the report says how the headline moved since the first edition (decade slope -> the window's own slope)
+    assert "from the decade's -2.2% a year to -0.8% a year (-2.6% to +1.1%)" in direct.revision_note
 
 
 def test_report_tables_are_exported_with_plain_headers(t_default, direct):

@@ -321,6 +321,22 @@ class TrendResult(StudyResult):
               + ("" if self.params.measure == "count" else " and the rate per survey employee") + ".")
         return s
 
+    @property
+    def revision_note(self) -> str:
+        """How this edition's reading differs from the first (endpoints and the straight decade trend only)."""
+        w, p = self.window, self.params
+        s = (f"*Change from the first edition.* The first edition judged the claim by the two end years and one "
+             f"straight trend ({fmt_percent(w.aapc_straight.estimate)} a year over "
+             f"{int(w.straight.years[0])}–{int(w.straight.years[-1])}) and read the {_years_text(p.years)}-year "
+             "figure as consistent with the decade's decline.")
+        if w.aapc_broken is not None:
+            b = w.aapc_broken
+            lo, hi = b.ci_boot if b.ci_boot is not None else b.ci
+            s += (f" This edition adds the joinpoint view of the claim's own years: the key estimate moves from the "
+                  f"decade's {fmt_percent(w.aapc_straight.estimate)} a year to {fmt_percent(b.estimate)} a year "
+                  f"({_ci(lo, hi)}) over {p.window_start}–{p.end_year}, and the label is *{self.verdict.label}*.")
+        return s
+
     # ---------------------------------------------------------------- tables (numbers; plain-English headers)
     @property
     def selection_table(self) -> pd.DataFrame:
