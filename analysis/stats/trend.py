@@ -16,6 +16,7 @@ from statsmodels.genmod import families
 from statsmodels.genmod.generalized_linear_model import GLM
 
 from analysis.core import validate
+from analysis.core.fmt import fmt_count, fmt_number, fmt_percent, fmt_pvalue
 from analysis.core.results import Result
 from analysis.stats.compare import (
     OverdispersedComparison,
@@ -24,7 +25,15 @@ from analysis.stats.compare import (
     compare_overdispersed,
 )
 from analysis.stats.dispersion import clean_series, design, estimate_dispersion, fit_nb_alpha, nb_glm
-from analysis.stats.rates import fmt_num, fmt_p, fmt_pct
+
+
+def p_text(p: float | None) -> str:
+    """A p-value in a sentence: 'p = 0.081', 'p < 0.001' (the formatting policy of ``analysis.core.fmt``)."""
+    text = fmt_pvalue(p)
+    if not text:
+        return "p not defined"
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
 
 MODELS = {
     "poisson": "log-linear Poisson GLM",
@@ -63,13 +72,13 @@ class TrendFit(Result):
         y0, y1 = self.years[0], self.years[-1]
         s = (
             f"{self.method}, {y0:g}–{y1:g} ({len(self.years)} years): annual percent change of the {what} "
-            f"{fmt_pct(self.estimate)} ({level:g}% CI {fmt_pct(self.ci[0])} to {fmt_pct(self.ci[1])}), "
-            f"{fmt_p(self.p_value)}: {'a' if sig else 'no'} statistically clear trend at {self.alpha:g}. "
+            f"{fmt_percent(self.estimate)} ({level:g}% CI {fmt_percent(self.ci[0])} to {fmt_percent(self.ci[1])}), "
+            f"{p_text(self.p_value)}: {'a' if sig else 'no'} statistically clear trend at {self.alpha:g}. "
         )
         if self.model == "poisson":
             s += "Over-dispersion (see the quasi-Poisson/NB fits) would widen the interval"
         else:
-            s += f"Dispersion used: {fmt_num(self.scale, 3)}; a larger one would widen the interval"
+            s += f"Dispersion used: {fmt_number(self.scale, 3)}; a larger one would widen the interval"
         s += ", and a break in the trend (Joinpoint) would make a single APC misleading."
         if self.notes:
             s += " Note: " + "; ".join(self.notes) + "."
@@ -77,7 +86,33 @@ class TrendFit(Result):
 
 
 def fit_trend(counts, years, workers=None, model="poisson", alpha=0.05) -> TrendFit:
-    """Fit a log-linear trend (Poisson, quasi-Poisson or NB GLM; optional log(workers) offset) and report APC."""
+    """Fit a log-linear trend (Poisson, quasi-Poisson or NB GLM; optional log(workers) offset) and report the APC.
+
+    Parameters
+    ----------
+    counts : sequence of int
+        Annual counts; missing values (NaN/None) drop their year with a note.
+    years : sequence of float
+        The year of each count.
+    workers : sequence of float, optional
+        Positive exposure; enters as a log offset, so the APC is of the rate per worker.
+    model : {"poisson", "quasi-poisson", "negbin"}
+        Poisson ML (normal reference); quasi-Poisson (Pearson χ²/df scale, t reference on the residual df);
+        NB2 with α by profile maximum likelihood (normal reference).
+    alpha : float, default 0.05
+        1 − confidence level.
+
+    Returns
+    -------
+    TrendFit
+        APC = 100·(exp(β) − 1) with its interval 100·(exp(β ± crit·se) − 1) and the test of β = 0.
+
+    References
+    ----------
+    .. [1] Kim HJ, Fay MP, Feuer EJ, Midthune DN (2000). Permutation tests for joinpoint regression with
+       applications to cancer rates. Statistics in Medicine 19:335–351 (APC definition).
+    .. [2] McCullagh P, Nelder JA (1989). Generalized Linear Models, 2nd ed., ch. 6 and 9.
+    """
     validate.one_of("model", model, MODELS)
     a = validate.alpha("alpha", alpha)
     y, c, t, notes = clean_series(counts, years, workers, exposure_name="workers")
@@ -134,7 +169,7 @@ class TrendModels(Result):
     @property
     def verdict(self) -> str:
         parts = [
-            f"{f.model}: {fmt_pct(f.estimate)} ({fmt_pct(f.ci[0])} to {fmt_pct(f.ci[1])}, {fmt_p(f.p_value)})"
+            f"{f.model}: {fmt_percent(f.estimate)} ({fmt_percent(f.ci[0])} to {fmt_percent(f.ci[1])}, {p_text(f.p_value)})"
             for f in self.fits
         ]
         sig = [f.p_value <= f.alpha for f in self.fits]
@@ -147,7 +182,18 @@ class TrendModels(Result):
 
 
 def trend_models(counts, years, workers=None, alpha=0.05) -> TrendModels:
-    """Fit the Poisson, quasi-Poisson and NB log-linear trends to one series and set them side by side."""
+    """Fit the Poisson, quasi-Poisson and NB log-linear trends to one series and set them side by side.
+
+    Parameters
+    ----------
+    counts, years, workers, alpha
+        As in :func:`fit_trend`.
+
+    Returns
+    -------
+    TrendModels
+        The three fits in the order of ``MODELS``.
+    """
     return TrendModels(fits=tuple(fit_trend(counts, years, workers, m, alpha) for m in MODELS))
 
 
@@ -177,13 +223,14 @@ class EndpointChange(Result):
     def verdict(self) -> str:
         level = round(100 * (1 - self.alpha), 6)
         s = (
-            f"Endpoint change {self.start:g} -> {self.end:g} ({self.x0} -> {self.x1}"
-            + ("" if self.exposure_ratio == 1 else f", exposure ratio {self.exposure_ratio:.4g}")
-            + f"): {fmt_pct(self.estimate)} ({level:g}% CI {fmt_pct(self.ci[0])} to "
-            f"{fmt_pct(self.ci[1])}), exact conditional {fmt_p(self.p_value)}"
+            f"Endpoint change {self.start:g} -> {self.end:g} ({fmt_count(self.x0)} -> {fmt_count(self.x1)}"
+            + ("" if self.exposure_ratio == 1 else f", exposure ratio {fmt_number(self.exposure_ratio, 4)}")
+            + f"): {fmt_percent(self.estimate)} ({level:g}% CI {fmt_percent(self.ci[0])} to "
+            f"{fmt_percent(self.ci[1])}), exact conditional {p_text(self.p_value)}"
         )
         if self.p_overdispersed is not None:
-            s += f"; with φ = {self.phi:.3g} ({self.phi_source}) quasi-Poisson score {fmt_p(self.p_overdispersed)}"
+            s += (f"; with φ = {fmt_number(self.phi, 3)} ({self.phi_source}) quasi-Poisson score "
+                  f"{p_text(self.p_overdispersed)}")
         sig_exact = self.p_value <= self.alpha
         sig_od = self.p_overdispersed is not None and self.p_overdispersed <= self.alpha
         if sig_exact and (self.p_overdispersed is None or sig_od):
@@ -196,8 +243,25 @@ class EndpointChange(Result):
 
 
 def endpoint_change(counts, years, start, end, workers=None, phi=None, alpha=0.05) -> EndpointChange:
-    """Compare the counts of two years (e.g. 2020 -> 2024) exactly and with over-dispersion φ; φ=None estimates it
-    from the whole series (Pearson χ²/df, floored at 1), reusing compare.py."""
+    """Compare the counts of two years (e.g. 2020 -> 2024) exactly and with over-dispersion φ.
+
+    Parameters
+    ----------
+    counts, years, workers
+        As in :func:`fit_trend`; ``workers`` gives the exposure ratio of the two years.
+    start, end : float
+        The two years compared (both must have a count).
+    phi : float, optional
+        Over-dispersion; None estimates it from the whole series (Pearson χ²/df of the log-linear Poisson GLM,
+        floored at 1).
+    alpha : float, default 0.05
+
+    Returns
+    -------
+    EndpointChange
+        Exact conditional binomial test and interval (``analysis.stats.compare.compare_counts``) and the
+        quasi-Poisson score test with φ (``compare_overdispersed``).
+    """
     a = validate.alpha("alpha", alpha)
     y, c, t, notes = clean_series(counts, years, workers, min_points=2, exposure_name="workers")
     s_ = validate.finite("start", start)
@@ -214,7 +278,7 @@ def endpoint_change(counts, years, start, end, workers=None, phi=None, alpha=0.0
     elif len(y) >= 3:
         est = estimate_dispersion(c.astype(int).tolist(), y.tolist(), None if t is None else t.tolist())
         f = max(1.0, est.estimate)
-        src = f"estimated from {len(y)} years, Pearson χ²/df = {est.estimate:.3g}" + (
+        src = f"estimated from {len(y)} years, Pearson χ²/df = {fmt_number(est.estimate, 3)}" + (
             ", floored at 1" if est.estimate < 1 else ""
         )
     else:
