@@ -16,8 +16,10 @@ mass-casualty events (clusters of deaths) do to Poisson inference.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,10 +29,15 @@ from statsmodels.stats.proportion import proportion_confint
 
 from analysis import data
 from analysis.core import validate
+from analysis.core.fmt import fmt_count, fmt_number, fmt_percent, fmt_pvalue
+from analysis.core.params import Params as _Params
+from analysis.core.params import param
 from analysis.core.results import Result
+from analysis.core.study import Estimate, StudyResult, Verdict
 from analysis.stats.compare import compare_counts, compare_overdispersed, dispersion_to_flip, exact_pvalue
 from analysis.stats.dispersion import estimate_dispersion
 from analysis.stats.rates import fmt_num, fmt_p, garwood_interval
+from analysis.studies import common
 
 DENOMINATOR = {"ministry": "injured", "bns": "victims"}
 SYSTEM_LABEL = {"ministry": "Ministry", "bns": "BNS"}
@@ -493,3 +500,313 @@ def verdict(changes: pd.DataFrame, shares: pd.DataFrame, homogeneity: ShareHomog
     s += ("What would change this: a published full-year 2023 Ministry count, a complete register of multi-death "
           "accidents (a larger φ), or a dispersion below the flip values above.")
     return s
+
+
+# ---------------------------------------------------------------------------------------------- the study contract
+NAME = "fatalities"
+NOTEBOOK = "06_fatalities"
+
+
+def _check_end_year_param(name: str, value: int) -> int:
+    validate.one_of(name, value, valid_end_years())
+    return int(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Params(_Params):
+    """Parameters of the fatalities study (the notebook's ``parameters`` cell mirrors this)."""
+
+    end_year: int = param(2024, "last year included (annual counts, year-to-date counts and events up to this year)",
+                          check=_check_end_year_param)
+    alpha: float = param(0.05, "significance level of every test and 1 - coverage of every interval",
+                         check=validate.alpha)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FatalitiesResult(StudyResult):
+    """Everything notebook 06 shows: deaths by system, fatal shares, changes, events and clustering."""
+
+    study = NAME
+    notebook = NOTEBOOK
+
+    deaths: pd.DataFrame
+    deaths_side_by_side: pd.DataFrame
+    partial_year_deaths: pd.DataFrame
+    fatal_share: pd.DataFrame
+    homogeneity: dict
+    changes: pd.DataFrame
+    leave_one_event_out: pd.DataFrame
+    clustering: dict
+    trend_dispersion: dict
+    events: pd.DataFrame
+    sources: pd.DataFrame
+
+    def results(self) -> dict[str, Any]:
+        return {"deaths": self.deaths, "deaths_side_by_side": self.deaths_side_by_side,
+                "partial_year_deaths": self.partial_year_deaths, "fatal_share": self.fatal_share,
+                "share_homogeneity": self.homogeneity, "changes": self.changes,
+                "leave_one_event_out": self.leave_one_event_out, "clustering": self.clustering,
+                "trend_dispersion": self.trend_dispersion}
+
+    @property
+    def level(self) -> str:
+        return f"{100 * (1 - self.params.alpha):g}"
+
+    systems = tuple(SYSTEM_LABEL.values())
+
+    # ------------------------------------------------------------------ tables and figure data the notebook shows
+    @property
+    def sources_table(self) -> pd.DataFrame:
+        """Where each annual death count comes from (publisher, link)."""
+        src = self.sources
+        d = self.deaths
+        out = d.assign(system=d["system"].map(SYSTEM_LABEL)).merge(src, on="source_id", how="left")
+        return pd.DataFrame({"system": out["system"], "year": out["year"], "deaths": out["deaths"].map(fmt_count),
+                             "derived": out["derived"].map({True: "derived", False: ""}),
+                             "publisher": out["publisher"], "url": out["url"]})
+
+    @property
+    def deaths_table(self) -> pd.DataFrame:
+        d = self.deaths
+        return pd.DataFrame({
+            "system": d["system"].map(SYSTEM_LABEL), "year": d["year"], "deaths": d["deaths"].map(fmt_count),
+            "published or derived": d["derived"].map({True: "derived", False: "published"}),
+            f"{self.level}% interval (Garwood)": [f"{fmt_count(lo)} to {fmt_count(hi)}"
+                                                 for lo, hi in zip(d["ci_low"], d["ci_high"])],
+            "deaths in listed events": d["listed_event_deaths"].map(fmt_count)})
+
+    @property
+    def side_by_side_table(self) -> pd.DataFrame:
+        w = self.deaths_side_by_side
+        return pd.DataFrame({"year": w["year"], "Ministry deaths": w["ministry"].map(fmt_count),
+                             "BNS deaths": w["bns"].map(fmt_count),
+                             "BNS against Ministry": w["gap_pct"].map(fmt_percent)})
+
+    @property
+    def deaths_plot(self) -> pd.DataFrame:
+        d = self.deaths
+        return d.assign(system=d["system"].map(SYSTEM_LABEL),
+                        figure=d["derived"].map({False: "published", True: "derived"}))
+
+    @property
+    def partial_plot(self) -> pd.DataFrame:
+        return self.partial_year_deaths.sort_values("last_month").groupby("year").tail(1)
+
+    @property
+    def share_table(self) -> pd.DataFrame:
+        s = self.fatal_share
+        return pd.DataFrame({
+            "system": s["system"].map(SYSTEM_LABEL), "period": s["period"], "deaths": s["deaths"].map(fmt_count),
+            "of": [f"{fmt_count(n)} {m}" for n, m in zip(s["denominator"], s["denominator_measure"])],
+            "fatal share": [fmt_percent(v, 1, signed=False) for v in s["share_pct"]],
+            f"{self.level}% interval (Clopper–Pearson)": [
+                f"{fmt_percent(lo, 1, signed=False)} to {fmt_percent(hi, 1, signed=False)}"
+                for lo, hi in zip(s["ci_low_pct"], s["ci_high_pct"])],
+            "year-to-date": s["partial"].map({True: "yes", False: ""}),
+            "uses a derived count": s["derived"].map({True: "yes", False: ""})})
+
+    @property
+    def share_plot(self) -> pd.DataFrame:
+        s = self.fatal_share
+        return s.assign(system=s["system"].map(SYSTEM_LABEL),
+                        period=s["partial"].map({False: "full year", True: "year-to-date"}))
+
+    @property
+    def changes_table(self) -> pd.DataFrame:
+        c = self.changes
+        return pd.DataFrame({
+            "system": c["system"].map(SYSTEM_LABEL), "period": c["period"], "against": c["previous_period"],
+            "deaths": c["x1"].map(fmt_count), "earlier": c["x0"].map(fmt_count),
+            "change": c["pct_change"].map(fmt_percent),
+            "rate ratio (exact CI)": [f"{fmt_number(r)} ({fmt_number(lo)} to {fmt_number(hi)})"
+                                      for r, lo, hi in zip(c["rate_ratio"], c["ci_low"], c["ci_high"])],
+            "exact p": c["p_value"].map(fmt_pvalue), "Holm p": c["p_holm"].map(fmt_pvalue),
+            "p without listed events": c["p_without_events"].map(fmt_pvalue),
+            "significant until φ": c["phi_flip"].map(lambda v: fmt_number(v) if pd.notna(v) else "never"),
+            "p at cluster φ": c["p_quasi_cluster"].map(fmt_pvalue),
+            "p at trend φ": c["p_quasi_trend"].map(fmt_pvalue)})
+
+    @property
+    def loo_table(self) -> pd.DataFrame:
+        lo = self.leave_one_event_out
+        return pd.DataFrame({
+            "system": lo["system"].map(SYSTEM_LABEL), "change": lo["period"], "event left out": lo["event"],
+            "in period": lo["in_period"], "its deaths": lo["deaths"].map(fmt_count),
+            "deaths then": lo["x1"].map(fmt_count), "earlier": lo["x0"].map(fmt_count),
+            "exact p": lo["p_value"].map(fmt_pvalue),
+            "significant": lo["significant"].map({True: "yes", False: "no"})})
+
+    @property
+    def cluster_table(self) -> pd.DataFrame:
+        y = self.cluster_years
+        return pd.DataFrame({"system": y["system"], "year": y["year"], "φ": y["φ"].map(fmt_number),
+                             "total imputed": y["imputed_total"].map({True: "yes", False: ""})})
+
+    @property
+    def gap_note(self) -> str:
+        both = self.deaths_side_by_side.dropna(subset=["ministry", "bns"])
+        p = self.partial_year_deaths
+        return (f"In the {len(both)} years with both systems, BNS deaths differ from the Ministry's by "
+                f"**{both['gap_pct'].min():+.0f}% to {both['gap_pct'].max():+.0f}%**. "
+                + ("" if p.empty else "Years without a full-year Ministry count: " + ", ".join(
+                    f"{r.period} = {r.value:.0f}" for r in p.itertuples()) + " (year-to-date only)."))
+
+    @property
+    def homogeneity_note(self) -> str:
+        h = self.homogeneity
+        return (f"* {h['ministry'].verdict}\n" + ("" if h["bns"] is None else f"* {h['bns'].verdict}\n")
+                + "* The BNS share is lower because the BNS counts more non-fatal victims; the two shares are not "
+                  "comparable with each other, only within a system.")
+
+    @property
+    def clustering_note(self) -> str:
+        return ("\n".join(f"* {c.verdict}" for c in self.clustering.values()) + "\n"
+                + "\n".join(f"* {SYSTEM_LABEL[s]} annual deaths: {t.verdict}"
+                            for s, t in self.trend_dispersion.items() if t is not None))
+
+    @property
+    def cluster_years(self) -> pd.DataFrame:
+        """Per-year compound-Poisson φ of both systems (the figure's data)."""
+        y = pd.concat([c.to_frame() for c in self.clustering.values()], ignore_index=True)
+        return y.assign(system=y["system"].map(SYSTEM_LABEL)).rename(columns={"phi_year": "φ"})
+
+    @property
+    def pvalues_long(self) -> pd.DataFrame:
+        """The changes' p-values under each test, one row per (change, test) (the figure's data)."""
+        ch = self.changes
+        plot = ch.assign(change=ch["system"].map(SYSTEM_LABEL) + " " + ch["period"] + " vs " + ch["previous_period"])
+        long = plot.melt(id_vars="change", value_vars=["p_value", "p_without_events", "p_quasi_trend",
+                                                       "p_quasi_cluster"], var_name="test", value_name="p").dropna()
+        long["test"] = long["test"].map({"p_value": "exact (Poisson)", "p_without_events": "exact, listed events removed",
+                                         "p_quasi_trend": "quasi-Poisson, trend φ",
+                                         "p_quasi_cluster": "quasi-Poisson, cluster φ"})
+        return long.reset_index(drop=True)
+
+    @property
+    def deaths_alt(self) -> str:
+        d = self.deaths
+        big = self.events.sort_values("deaths").iloc[-1] if len(self.events) else None
+        return (f"Line chart of annual deaths by system, {d['year'].min()}–{d['year'].max()}, with exact intervals; "
+                "below, a dot per listed mass-casualty event sized by its deaths"
+                + ("" if big is None else f", the largest {big['site']} ({big['deaths']} dead, {big['year']})") + ".")
+
+    @property
+    def share_alt(self) -> str:
+        s = self.fatal_share
+        return (f"Dot chart of deaths as a percentage of injured (Ministry) or victims (BNS) by year, with exact "
+                f"intervals: Ministry {s.loc[s['system'] == 'ministry', 'share_pct'].min():.1f}% to "
+                f"{s.loc[s['system'] == 'ministry', 'share_pct'].max():.1f}%, BNS "
+                f"{s.loc[s['system'] == 'bns', 'share_pct'].min():.1f}% to "
+                f"{s.loc[s['system'] == 'bns', 'share_pct'].max():.1f}%.")
+
+    @property
+    def pvalues_alt(self) -> str:
+        return (f"Dot chart of the p-values of {len(self.changes)} year-on-year changes in deaths under four tests, on "
+                f"a log scale, with the significance level {self.params.alpha:g} marked.")
+
+    @property
+    def cluster_alt(self) -> str:
+        c = self.clustering["ministry"]
+        top = max(c.per_year, key=lambda t: t[1])
+        return (f"Bar chart of the compound-Poisson variance inflation φ by year and system; 1 is Poisson; the "
+                f"highest is {top[0]} at {top[1]:.1f} for the Ministry.")
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"deaths": self.deaths, "fatal_share": self.fatal_share, "changes": self.changes,
+                "leave_one_event_out": self.leave_one_event_out}
+
+
+def title(p: Params) -> str:
+    return f"Deaths at work up to {p.end_year}: changes, lethality and mass-casualty events"
+
+
+def _headline(changes: pd.DataFrame, alpha: float) -> tuple[str, str]:
+    sig = changes[changes["p_value"] <= alpha]
+    n_holm = int((changes["p_holm"] <= alpha).sum())
+    if len(sig) == 0:
+        head = "No year-on-year change in deaths is beyond chance, even under a pure Poisson model."
+    elif n_holm == 0:
+        head = (f"{len(sig)} of {len(changes)} year-on-year changes in deaths look significant alone, none after "
+                "allowing for the number of comparisons or for deaths coming in clusters.")
+    else:
+        head = f"{n_holm} of {len(changes)} year-on-year changes in deaths remain significant after Holm adjustment."
+    summary = ("Deaths at work are few and come partly in mass-casualty accidents, so single years swing widely. "
+               "The two statistical systems nearly agree on deaths, but a change from one year to the next is rarely "
+               "larger than such swings.")
+    return head, summary
+
+
+def _caveats(p: Params, partial: pd.DataFrame) -> tuple[str, ...]:
+    out = []
+    if len(partial):
+        last = partial.sort_values("last_month").groupby("year").tail(1)
+        out.append("**No full-year Ministry count** for " + ", ".join(str(y) for y in last["year"]) + ": only "
+                   + ", ".join(f"{fmt_count(r.value)} deaths in {common.period_text(r.period)}"
+                                for r in last.itertuples())
+                   + ". A same-months comparison stands in for the annual one."
+                   + (" The Kostenko fire (28 October 2023, 46 dead) may or may not be inside the 2023 year-to-date "
+                      "count; the leave-one-event-out rows show both readings." if 2023 in set(last["year"]) else ""))
+    out.append("**The events list is incomplete**: it holds accidents reported in the news, dated from 2019. Accidents "
+               "with 2–3 deaths are mostly missing, which is why the clustering φ is a lower bound (the 'pairs' "
+               "variant shows how far it could rise). The undated 2006 ArcelorMittal event (41 dead) is a reminder that "
+               "Kostenko-sized events recur: a window without one understates the tail.")
+    out.append("**The clustering φ is itself very uncertain**: one event dominates it, so it can jump by a factor of "
+               "2–3 when a single event enters or leaves the window.")
+    out.append("Derived counts (back-calculated from rounded published percentages) can be off by a death or two; "
+               "their tests re-test the publisher's own percentage.")
+    if p.end_year >= 2024:
+        out.append("Ministry 2024 has a conflicting value (220, a minister's oral statement) besides the Committee's "
+                   "202; 202 is used.")
+    out.append("The χ² homogeneity test 'allowing for clustering' divides χ² by φ: approximate, and only as good as φ.")
+    return tuple(out)
+
+
+def run(params: Params, data_dir=data.DATA_DIR) -> FatalitiesResult:
+    """Run the study.
+
+    Parameters
+    ----------
+    params : Params
+        Validated parameters.
+    data_dir : path, optional
+        The data folder (a copy in tests).
+
+    Returns
+    -------
+    FatalitiesResult
+    """
+    p = params
+    end_year, alpha = p.end_year, p.alpha
+    deaths = deaths_by_year(end_year, alpha, data_dir)
+    wide = deaths_wide(end_year, data_dir)
+    partial = partial_deaths(end_year, data_dir)
+    shares = fatal_shares(end_year, alpha, data_dir)
+    clusters = {s: cluster_inflation(s, end_year, data_dir) for s in data.SYSTEMS}
+    trends = {s: trend_dispersion(s, end_year, alpha, data_dir) for s in data.SYSTEMS}
+    homog = share_homogeneity(shares, "ministry", alpha, phi=clusters["ministry"].estimate)
+    homog_bns = (share_homogeneity(shares, "bns", alpha, phi=clusters["bns"].estimate)
+                 if ((shares["system"] == "bns") & ~shares["partial"]).sum() >= 2 else None)
+    changes, loo = death_changes(end_year, alpha, data_dir)
+    events = data.load_events(data_dir)
+    events = events[events["year"] <= end_year].reset_index(drop=True)
+    technical = verdict(changes, shares, homog, clusters["ministry"], trends["ministry"], alpha)
+    head, summary = _headline(changes, alpha)
+    best = changes.loc[changes["p_value"].idxmin()]
+    key = Estimate(f"rate ratio, {SYSTEM_LABEL[best.system]} deaths {best.period} vs {best.previous_period}",
+                   float(best.rate_ratio), float(best.ci_low), float(best.ci_high), float(best.p_value),
+                   "exact conditional binomial (Poisson)", note="the change with the smallest p-value")
+    c = clusters["ministry"]
+    estimates = (key, Estimate("compound-Poisson φ (Ministry)", c.estimate, model=COMPOUND,
+                               note=f"{c.start}–{c.end}, listed events"))
+    return FatalitiesResult(
+        params=p, title=title(p),
+        question=(f"Did the number of people killed at work change from one year to the next by more than chance up "
+                  f"to {end_year}, is the share of injuries that end in death changing, and how much do "
+                  "mass-casualty accidents distort tests that assume deaths occur independently?"),
+        verdict=Verdict(label="descriptive", headline=head, summary=summary, technical=technical, key=key,
+                        would_change=("A published full-year 2023 Ministry count, a complete register of multi-death "
+                                      "accidents (a larger φ), or a dispersion below the flip values.")),
+        estimates=estimates, caveats=_caveats(p, partial), deaths=deaths, deaths_side_by_side=wide, partial_year_deaths=partial,
+        fatal_share=shares, homogeneity={"ministry": homog, "bns": homog_bns}, changes=changes,
+        leave_one_event_out=loo, clustering=clusters, trend_dispersion=trends, events=events,
+        sources=data.load_sources(data_dir)[["source_id", "publisher", "url"]])
