@@ -42,7 +42,11 @@ def test_report_matches_independent_computations(f_default):
     assert r["clustering"]["ministry"]["largest_deaths"] == 46
     deaths = {(d["system"], d["year"]): d["deaths"] for d in r["deaths"]}
     assert deaths[("ministry", 2022)] == 203 and deaths[("bns", 2022)] == 205
-    assert "compare_counts" in f_default["verdict"] and "φ =" in f_default["verdict"]
+    v = f_default["verdict"]
+    assert "poisson.test" in v and "cluster φ" in v and "trend φ" in v and "t(8) reference" in v
+    assert "after Holm" in v and "e-0" not in v
+    assert set(f_default["tables"]) >= {"changes", "changes_over_dispersed", "leave_one_event_out"}
+    assert all("_" not in c for t in f_default["tables"].values() for c in t["columns"])  # plain headers
 
 
 def test_end_year_2022_in_process():
