@@ -53,8 +53,9 @@ class Params(_Params):
     exposure_ratio: float = param(1.0, "workers now / workers then (1 compares counts; the LFS value is shown)",
                                   check=validate.positive)
     alpha: float = param(0.05, "significance level of every test", check=validate.alpha)
-    dispersion: float | None = param(None, "over-dispersion φ (variance / mean); None estimates it from the "
-                                              "Ministry annual series", check=validate.positive)
+    dispersion: float | None = param(None, "over-dispersion φ (variance / mean), treated as known; None estimates "
+                                              "it (injuries: Ministry annual series with a t reference; deaths: "
+                                              "clustering in listed events)", check=validate.positive)
     deaths: int | None = param(40, "deaths in the current period, for an injuries claim (None skips the section)",
                                   check=validate.count)
     event_deaths: int = param(7, "of which in one mass-casualty event (Zhomart mine, 17 Feb 2025)",
@@ -123,11 +124,11 @@ class QuarterlyResult(StudyResult):
     @property
     def baseline_note(self) -> str:
         a, p = self.assessment, self.params
-        implied = ", ".join(f"{b:,}" for b in a.implied_previous_counts) or "none"
+        implied = ", ".join(fmt_count(b) for b in a.implied_previous_counts) or "none"
         used = {"derived": "derived, not published", "published": "published", "stated": "as given"}[
             self.previous_source]
         return (f"* Earlier counts consistent with {p.reported_change_pct:+g}% at {p.pct_decimals} decimal(s): "
-                f"**{implied}**.\n* Earlier count used: **{a.previous_count:,}** ({used}).\n"
+                f"**{implied}**.\n* Earlier count used: **{fmt_count(a.previous_count)}** ({used}).\n"
                 f"* Internally consistent: **{'yes' if a.consistent else 'NO'}**: {a.consistency['verdict']}")
 
     @property
@@ -411,7 +412,7 @@ def claim_text(p: Params, rows: pd.DataFrame, previous_source: str) -> str:
     kind = common.period_kind(p.period)
     pct_rows = rows[(rows["period"] == p.period) & (rows["measure"] == f"{p.measure}_pct_change_yoy")
                     & (rows["value"] == p.reported_change_pct)]
-    said = (f"{p.current_count:,} {_PEOPLE[p.measure]} in {common.period_text(p.period)}, "
+    said = (f"{fmt_count(p.current_count)} {_PEOPLE[p.measure]} in {common.period_text(p.period)}, "
             f"{p.reported_change_pct:+g}% against the same {kind} a year earlier")
     if len(pct_rows):
         r = pct_rows.iloc[0]
@@ -422,9 +423,9 @@ def claim_text(p: Params, rows: pd.DataFrame, previous_source: str) -> str:
         base = (f"The {p.previous_period} count was not published with the release: it is back-calculated from the "
                 "count and the rounded percent.")
     elif previous_source == "published":
-        base = f"The {p.previous_period} count {p.previous_count:,} is published (see the sources below)."
+        base = f"The {p.previous_period} count {fmt_count(p.previous_count)} is published (see the sources below)."
     else:
-        base = (f"The {p.previous_period} count {p.previous_count:,} is taken from the parameters; the data do not "
+        base = (f"The {p.previous_period} count {fmt_count(p.previous_count)} is taken from the parameters; the data do not "
                 "hold it.")
     return f"{head} {base}"
 
@@ -447,8 +448,8 @@ def _verdict(p: Params, a: assess.ChangeAssessment) -> Verdict:
                  and p.dispersion is None else "the year-to-year variation the Ministry's own series shows")
     if not a.consistent:
         label = "inconsistent"
-        headline = (f"The published {p.reported_change_pct:+g}% does not match the counts {p.current_count:,} and "
-                    f"{a.previous_count:,}.")
+        headline = (f"The published {p.reported_change_pct:+g}% does not match the counts {fmt_count(p.current_count)} and "
+                    f"{fmt_count(a.previous_count)}.")
     elif a.significant_exact and not a.significant_overdispersed:
         label = "fragile"
         headline = (f"The {abs(p.reported_change_pct):g}% change in {noun} is beyond Poisson chance but not beyond "
@@ -462,7 +463,7 @@ def _verdict(p: Params, a: assess.ChangeAssessment) -> Verdict:
     extra = ("Deaths vary more than pure chance would make them because some accidents kill several people at once"
              if p.measure == "fatal" and p.dispersion is None else
              "Counts of this size vary more from year to year than pure chance would make them")
-    summary = (f"{p.current_count:,} against {a.previous_count:,} is a {fmt_percent(a.change_pct)} change. "
+    summary = (f"{fmt_count(p.current_count)} against {fmt_count(a.previous_count)} is a {fmt_percent(a.change_pct)} change. "
                + (f"{extra}, and with that variation the change could be noise."
                   if label == "fragile" else
                   f"{extra}; even so, the change is unlikely to be chance."
