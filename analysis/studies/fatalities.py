@@ -407,14 +407,20 @@ def _smallest(changes: pd.DataFrame, col: str) -> str:
 
 def dispersion_text(clusters: dict, trends: dict) -> str:
     """The two dispersions of deaths, named with their reference distributions (each p-value names one of them)."""
-    cl = "; ".join(f"{c.name} {fmt_number(c.estimate)} over {c.start}–{c.end} ({fmt_number(c.phi_without_largest)} "
-                   f"without {c.largest_event}, {c.largest_deaths} dead)" for c in clusters.values())
+    cl = "; ".join(f"{c.name} {fmt_number(c.estimate)} over {_years(c.start, c.end)} "
+                   + (f"({fmt_number(c.phi_without_largest)} without {c.largest_event}, {c.largest_deaths} dead)"
+                      if c.n_events else "(no listed event)") for c in clusters.values())
     tr = "; ".join(f"{SYSTEM_LABEL[s]} {fmt_number(t.estimate)} on {t.df_resid} df"
                    + (f", {compare_reference(t.df_resid)} reference" if t.estimate > 1 else ", read as 1 (Poisson)")
                    for s, t in trends.items() if t is not None)
     return (f"the cluster φ (compound-Poisson from the listed mass-casualty events, treated as known: normal "
-            f"reference): {cl}; and the trend φ (Pearson χ²/df of annual deaths around a log-linear trend, estimated: "
-            f"t reference on its residual df): {tr}")
+            f"reference): {cl}; and "
+            + (f"the trend φ (Pearson χ²/df of annual deaths around a log-linear trend, estimated: t reference on its "
+               f"residual df): {tr}" if tr else "no trend φ (fewer than 4 annual counts in either system)"))
+
+
+def _years(start: int, end: int) -> str:
+    return str(start) if start == end else f"{start}–{end}"
 
 
 def verdict(changes: pd.DataFrame, shares: pd.DataFrame, homogeneity: clustering.ShareHomogeneity,
@@ -458,8 +464,15 @@ def verdict(changes: pd.DataFrame, shares: pd.DataFrame, homogeneity: clustering
     if len(sig):
         flip = sig["phi_flip"].dropna()
         if len(flip):
-            s += (f"The change(s) significant under Poisson stay so only while a known φ < {fmt_number(flip.max())}; "
-                  "both dispersion estimates are larger. ")
+            top = flip.max()
+            est = [(f"the cluster φ ({c.name})", c.estimate) for c in clusters.values()] + [
+                (f"the trend φ ({SYSTEM_LABEL[k]})", t.estimate) for k, t in trends.items() if t is not None]
+            above = [n for n, v in est if v >= top]
+            below = [n for n, v in est if v < top]
+            s += (f"The change(s) significant under Poisson stay so only while a known φ < {fmt_number(top)}: "
+                  + (f"{', '.join(above)} {'is' if len(above) == 1 else 'are'} larger" if above else "")
+                  + ("; " if above and below else "")
+                  + (f"{', '.join(below)} {'is' if len(below) == 1 else 'are'} smaller" if below else "") + ". ")
     ms = shares[(shares["system"] == homogeneity.system) & ~shares["partial"]].iloc[-1]
     pc = lambda v: fmt_percent(v, 1, signed=False)  # noqa: E731
     s += (f"The {SYSTEM_LABEL[homogeneity.system]} fatal share of injuries was {pc(ms.share_pct)} in {ms.period} "
@@ -472,8 +485,10 @@ def verdict(changes: pd.DataFrame, shares: pd.DataFrame, homogeneity: clustering
         s += (f"{r.period[:4]} has no full-year {SYSTEM_LABEL[r.system]} count: {fmt_count(r.x1)} deaths in "
               f"{common.period_text(r.period)} vs {fmt_count(r.x0)} a year earlier, {ptext(r.p_value)} "
               f"({ptext(r.p_without_events)} without the listed events). ")
-    s += ("What would change this: a published full-year 2023 Ministry count, a complete register of multi-death "
-          "accidents (a larger cluster φ), or a dispersion below the flip values above.")
+    s += ("What would change this: "
+          + "".join(f"a published full-year {r.period[:4]} {SYSTEM_LABEL[r.system]} count, " for r in sm.itertuples())
+          + "a complete register of multi-death accidents (a larger cluster φ), or a dispersion below the flip values "
+          "above.")
     return s
 
 
@@ -744,8 +759,10 @@ def _would_change(changes: pd.DataFrame, clusters: dict, trends: dict, alpha: fl
         s.append(f"A dispersion of deaths below {fmt_number(r['phi_flip'])} would keep {SYSTEM_LABEL[r['system']]} "
                  f"{r['period']} vs {r['previous_period']} significant before Holm adjustment; the lowest estimate here is "
                  f"{fmt_number(lowest)} (the cluster φ without the largest event).")
-    s.append("A published full-year 2023 Ministry count would add a real annual comparison; a complete register of "
-             "multi-death accidents would raise the cluster φ and widen every interval.")
+    for r in changes[changes["kind"] == "same months"].itertuples():
+        s.append(f"A published full-year {r.period[:4]} {SYSTEM_LABEL[r.system]} count would replace the same-months "
+                 "comparison with a real annual one.")
+    s.append("A complete register of multi-death accidents would raise the cluster φ and widen every interval.")
     return " ".join(s)
 
 

@@ -228,16 +228,11 @@ class QuarterlyResult(StudyResult):
         by_year = {r["year_left_out"]: r for r in a.leave_one_out}
         low_year = min(by_year, key=lambda y: by_year[y]["phi"])
         others = [r["phi"] for y, r in by_year.items() if y != low_year]
-        s = (f"Leaving one year out, φ ranges **{fmt_number(lo)} to {fmt_number(hi)}**. {low_year} alone carries most "
+        s = (f"Leaving one year out, φ ranges **{fmt_number(lo)} to {fmt_number(hi)}**. {low_year} carries the most "
              f"of it: without {low_year} φ = {fmt_number(by_year[low_year]['phi'])}"
              + (" (no over-dispersion: the Poisson tests apply)" if by_year[low_year]["phi"] <= 1 else "")
              + f", without any other year {fmt_number(min(others))} to {fmt_number(max(others))}. ")
-        if a.leave_one_out_flips:
-            s += (f"The verdict changes only if {', '.join(map(str, a.leave_one_out_flips))} "
-                  f"{'is' if len(a.leave_one_out_flips) == 1 else 'are'} left out.")
-        else:
-            s += "No single year changes the verdict."
-        return s
+        return s + _loo_sentence(a)
 
     @property
     def power_note(self) -> str:
@@ -502,24 +497,31 @@ def _would_change(p: Params, a: assess.ChangeAssessment) -> str:
                          f"{fmt_number(a.dispersion_to_lose_significance_normal)} (assumed φ = "
                          f"{fmt_number(a.dispersion)}).")
     if a.leave_one_out:
-        lo, hi = a.leave_one_out_range
-        if a.leave_one_out_flips:
-            ys = ", ".join(map(str, a.leave_one_out_flips))
-            flips = [r for r in a.leave_one_out if r["year_left_out"] in a.leave_one_out_flips]
-            rest = [r["phi"] for r in a.leave_one_out if r["year_left_out"] not in a.leave_one_out_flips]
-            parts.append(f"The estimated φ rests on {ys}: leave it out and φ = "
-                         f"{' or '.join(fmt_number(r['phi']) for r in flips)}, which reverses the verdict"
-                         + (f"; leaving out any other single year keeps φ within {fmt_number(min(rest))} to "
-                            f"{fmt_number(max(rest))} and the verdict as it is." if rest else "."))
-        else:
-            parts.append(f"Leaving any single year out keeps φ within {fmt_number(lo)} to {fmt_number(hi)} and the "
-                         "verdict as it is.")
+        parts.append(_loo_sentence(a))
     survived = [v.name for v in a.views if v.significant]
     if survived and not a.significant_overdispersed:
         parts.append("It would hold under " + "; ".join(survived) + ".")
     if a.previous_derived:
         parts.append("A different earlier count would also move it.")
     return " ".join(parts)
+
+
+def _loo_sentence(a: assess.ChangeAssessment) -> str:
+    """How the verdict depends on single years of the annual series φ is estimated from."""
+    lo, hi = a.leave_one_out_range
+    flips = [r for r in a.leave_one_out if r["year_left_out"] in a.leave_one_out_flips]
+    rest = [r["phi"] for r in a.leave_one_out if r["year_left_out"] not in a.leave_one_out_flips]
+    if not flips:
+        return f"Leaving any single year out keeps φ within {fmt_number(lo)} to {fmt_number(hi)} and the verdict as it is."
+    if len(flips) <= 2:
+        ys = " and ".join(str(r["year_left_out"]) for r in flips)
+        return (f"The estimated φ rests on {ys}: leaving {'it' if len(flips) == 1 else 'either'} out gives φ = "
+                + " or ".join(fmt_number(r["phi"]) for r in flips) + ", which reverses the verdict"
+                + (f"; leaving out any other single year keeps φ within {fmt_number(min(rest))} to "
+                   f"{fmt_number(max(rest))} and the verdict as it is." if rest else "."))
+    f = [r["phi"] for r in flips]
+    return (f"The verdict is on a knife edge: leaving out any one of {len(flips)} of the {len(a.leave_one_out)} years "
+            f"(φ then {fmt_number(min(f))} to {fmt_number(max(f))}) reverses it.")
 
 
 def _caveats(p: Params, previous_source: str, a: assess.ChangeAssessment) -> tuple[str, ...]:
