@@ -176,8 +176,8 @@ class DispersionEstimate(Result):
         p = fmt_pvalue(self.p_value)
         return (
             f"{self.method}: φ = {fmt_number(self.estimate)} ({level:g}% CI {fmt_number(self.ci[0])} to "
-            f"{fmt_number(self.ci[1])}) on {self.df_resid} df; test of φ = 1 p {'' if p.startswith('<') else '= '}{p}, "
-            f"so over-dispersion is {'' if evident else 'not '}statistically evident. {NB}: α = "
+            f"{fmt_number(self.ci[1])}) on {self.df_resid} df; test of φ = 1: p {'' if p.startswith('<') else '= '}{p}, "
+            f"so over-dispersion is {'' if evident else 'not '}statistically evident. {NB[0].upper() + NB[1:]}: α = "
             f"{fmt_number(self.nb_alpha)}, i.e. φ ≈ {fmt_number(self.nb_phi_at_mean)} at the mean count "
             f"{fmt_number(self.mean_count, 4)}. Poisson p-values should be read with φ in that range; a break or "
             "curve in the trend would inflate φ, a better trend model would shrink it."
