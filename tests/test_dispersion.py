@@ -8,7 +8,14 @@ import statsmodels.api as sm
 from reference import poisson_loglinear_mle
 from scipy import stats
 
-from analysis.stats.dispersion import estimate_dispersion, quarterly_phi
+from analysis.stats.dispersion import (
+    design,
+    estimate_dispersion,
+    fit_nb_alpha_moments,
+    leave_one_out_dispersion,
+    negbin_dispersion,
+    quarterly_phi,
+)
 
 YEARS = list(range(2000, 2025))
 
@@ -118,8 +125,56 @@ def test_quarterly_phi_under_both_assumptions():
         (lambda: quarterly_phi(0, 100), "phi_annual.*0"),
         (lambda: quarterly_phi(2, -100), "annual_mean.*-100"),
         (lambda: quarterly_phi(2, 100, nb_alpha=-0.1), "nb_alpha.*-0.1"),
+        (lambda: leave_one_out_dispersion([1, 2, 3], [2020, 2021, 2022]), "at least 4"),
+        (lambda: negbin_dispersion([1, -2, 3, 4], [2020, 2021, 2022, 2023]), r"counts\[1\].*-2"),
     ],
 )
 def test_bad_input(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+# ---------------------------------------------------------------------------------- NB α by moments; one year out
+def test_nb_alpha_by_moments_intercept_only_has_a_closed_form():
+    """With an intercept only the NB2 fit's mean is ȳ for every α, so Pearson χ²(α) = n - 1 solves to
+    α = (s² - ȳ) / ȳ² with s² the sample variance (Breslow's moment estimator)."""
+    y = np.array([1723, 1683, 1679, 1568, 1430, 1503, 1465, 1465, 1474, 1408], float)
+    a, boundary = fit_nb_alpha_moments(y, np.ones((len(y), 1)))
+    s2, m = y.var(ddof=1), y.mean()
+    assert not boundary and a == pytest.approx((s2 - m) / m**2, rel=1e-8)
+    flat = np.array([100, 101, 99, 100, 100], float)  # under-dispersed: Pearson χ²/df < 1 already at α = 0
+    assert fit_nb_alpha_moments(flat, np.ones((5, 1))) == (0.0, True)
+
+
+def test_nb_alpha_by_moments_sets_the_nb_pearson_statistic_to_its_df():
+    counts = _nb_series(3.0, seed=21)
+    r = negbin_dispersion(counts, YEARS)
+    X = design(np.array(YEARS, float))
+    with np.errstate(all="ignore"):
+        fit = sm.GLM(np.asarray(counts, float), X, family=sm.families.NegativeBinomial(alpha=r.alpha_moments)).fit()
+    assert float(fit.pearson_chi2) / fit.df_resid == pytest.approx(1.0, abs=1e-8)
+    assert r.alpha_ml == pytest.approx(estimate_dispersion(counts, YEARS).nb_alpha, rel=1e-12)
+    assert r.estimate == r.alpha_moments and r.headline == "moments"
+    assert r.phi_at(375) == pytest.approx(1 + r.alpha_moments * 375) and "moment" in r.verdict
+
+
+def test_nb_moments_on_the_ministry_series_exceed_ml():
+    """The project's series: α by moments 5.9e-4 (φ ≈ 1.21 at 352), ML 3.6e-4 (φ ≈ 1.13)."""
+    y = [1723, 1683, 1679, 1568, 1430, 1503, 1465, 1465, 1474, 1408]
+    r = negbin_dispersion(y, range(2015, 2025))
+    assert r.alpha_moments == pytest.approx(5.93e-4, rel=5e-3) and r.alpha_ml == pytest.approx(3.60e-4, rel=5e-3)
+    assert r.phi_at(352) == pytest.approx(1.209, abs=1e-3) and r.phi_at(352, "ml") == pytest.approx(1.127, abs=1e-3)
+
+
+def test_leave_one_year_out_matches_refits_and_finds_2019():
+    y = [1723, 1683, 1679, 1568, 1430, 1503, 1465, 1465, 1474, 1408]
+    yrs = list(range(2015, 2025))
+    loo = leave_one_out_dispersion(y, yrs)
+    for i in (0, 4, 9):
+        keep = [j for j in range(10) if j != i]
+        ref = _independent_pearson_phi([y[j] for j in keep], [yrs[j] for j in keep])
+        assert loo.phi_without[i] == pytest.approx(ref, rel=1e-5)
+    assert loo.estimate == pytest.approx(estimate_dispersion(y, yrs).estimate, rel=1e-10)
+    assert loo.most_influential == 2019 and loo.without(2019) == pytest.approx(0.618, abs=1e-3)
+    assert loo.range == pytest.approx((0.618, 2.180), abs=1e-3)
+    assert list(loo.to_frame()["df"].unique()) == [7] and "2019" in loo.verdict

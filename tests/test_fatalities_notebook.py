@@ -1,82 +1,72 @@
-"""Notebook 06 (fatalities) execute under papermill with their defaults and one
-other parameter set; key JSON values equal what the analysis modules compute directly; a bad parameter stops the
-notebook with a message naming it."""
+"""The fatalities study (notebook 06): the built report against the study run directly and against independent
+computations, another end year in-process, parameter errors, and one papermill run stopping on a bad parameter."""
 
+import json
 from pathlib import Path
 
 import pytest
 from conftest import execute
+from scipy import stats
+
+from analysis.core.io import dumps
+from analysis.core.params import ParameterError
+from analysis.studies import fatalities
 
 papermill = pytest.importorskip("papermill")
 
-from analysis.studies import fatalities  # noqa: E402
-
 ROOT = Path(__file__).resolve().parent.parent
-NB = ROOT / "notebooks"
-pytestmark = pytest.mark.notebook
+NB06 = ROOT / "notebooks" / "06_fatalities.ipynb"
 
 
-def _run(nb: str, out_dir: Path, **params) -> dict:
-    """Execute notebooks/<nb>.ipynb with ``params`` and return the results it published."""
-    return execute(NB / f"{nb}.ipynb", out_dir, **params)
+@pytest.fixture(scope="module")
+def f_default(reports):
+    return reports.results("06_fatalities")
 
 
-def _fails(nb: str, out_dir: Path, **params) -> str:
-    with pytest.raises(papermill.PapermillExecutionError) as err:
-        _run(nb, out_dir, **params)
-    return str(err.value)
+def test_report_json_equals_the_study_run_directly(f_default):
+    direct = json.loads(dumps(fatalities.run(fatalities.Params()).to_dict()))
+    assert f_default == direct
+    assert f_default["study"] == "fatalities" and f_default["label"] == "descriptive"
 
 
-# ------------------------------------------------------------------------------------------------- 06 fatalities
-@pytest.fixture(scope="module", params=[{}, {"end_year": 2022}], ids=["defaults", "end_year_2022"])
-def fatal_run(request, tmp_path_factory):
-    return request.param, _run("06_fatalities", tmp_path_factory.mktemp("nb06"), **request.param)
-
-
-def test_fatalities_json_matches_analysis(fatal_run):
-    params, out = fatal_run
-    end_year, alpha = params.get("end_year", 2024), 0.05
-    assert out["parameters"]["end_year"] == end_year
-    r = out["results"]
-    changes, loo = fatalities.death_changes(end_year, alpha)
+def test_report_matches_independent_computations(f_default):
+    r = f_default["results"]
     got = {(c["system"], c["period"]): c for c in r["changes"]}
-    assert len(got) == len(changes)
-    for row in changes.itertuples():
-        c = got[(row.system, row.period)]
-        assert (c["x1"], c["x0"]) == (row.x1, row.x0)
-        assert c["p_value"] == pytest.approx(row.p_value, rel=1e-9)
-        assert c["p_without_events"] == pytest.approx(row.p_without_events, rel=1e-9)
-        assert c["p_quasi_cluster"] == pytest.approx(row.p_quasi_cluster, rel=1e-9)
-    shares = fatalities.fatal_shares(end_year, alpha)
-    s = {(x["system"], x["period"]): x for x in r["fatal_share"]}
-    for row in shares.itertuples():
-        assert s[(row.system, row.period)]["ci_low_pct"] == pytest.approx(row.ci_low_pct, rel=1e-9)
-        assert s[(row.system, row.period)]["ci_high_pct"] == pytest.approx(row.ci_high_pct, rel=1e-9)
-    cl = fatalities.cluster_inflation("ministry", end_year)
-    assert r["clustering"]["ministry"]["estimate"] == pytest.approx(cl.estimate, rel=1e-12)
-    deaths = {(d["system"], d["year"]): d["deaths"] for d in r["deaths"]}
-    assert max(y for _, y in deaths) <= end_year
-    assert deaths[("ministry", 2022)] == 203 and deaths[("bns", 2022)] == 205
-    assert len(r["leave_one_event_out"]) == len(loo)
-    assert "compare_counts" in out["verdict"] and "φ =" in out["verdict"]
-
-
-def test_fatalities_defaults_see_kostenko_and_2023_gap(fatal_run):
-    params, out = fatal_run
-    r = out["results"]
-    if params:  # end_year 2022: the window has no Kostenko and no 2023 pair
-        assert r["clustering"]["ministry"]["largest_deaths"] < 46
-        assert all(c["period"][:4] <= "2022" for c in r["changes"])
-        return
-    assert r["clustering"]["ministry"]["largest_deaths"] == 46
-    jan_oct = next(c for c in r["changes"] if c["period"] == "2023-01..10")
+    m19 = got[("ministry", "2019")]
+    assert (m19["x1"], m19["x0"]) == (180, 220)
+    assert m19["p_value"] == pytest.approx(stats.binomtest(180, 400, 0.5).pvalue, rel=1e-9)
+    jan_oct = got[("ministry", "2023-01..10")]
     assert (jan_oct["x1"], jan_oct["x0"], jan_oct["kind"]) == (175, 156, "same months")
     kost = next(x for x in r["leave_one_event_out"] if x["period"] == "2023-01..10" and "Kostenko" in x["event"])
     assert kost["x1"] == 175 - 46
+    assert r["clustering"]["ministry"]["largest_deaths"] == 46
+    deaths = {(d["system"], d["year"]): d["deaths"] for d in r["deaths"]}
+    assert deaths[("ministry", 2022)] == 203 and deaths[("bns", 2022)] == 205
+    v = f_default["verdict"]
+    assert "poisson.test" in v and "cluster φ" in v and "trend φ" in v and "t(8) reference" in v
+    assert "after Holm" in v and "e-0" not in v
+    assert set(f_default["tables"]) >= {"changes", "changes_over_dispersed", "leave_one_event_out"}
+    assert all("_" not in c for t in f_default["tables"].values() for c in t["columns"])  # plain headers
 
 
-def test_fatalities_bad_end_year_names_parameter(tmp_path):
-    msg = _fails("06_fatalities", tmp_path, end_year=2031)
-    assert "end_year must be one of" in msg and "2031" in msg
+def test_end_year_2022_in_process():
+    res = fatalities.run(fatalities.Params(end_year=2022))
+    r = res.results()
+    assert res.clustering["ministry"].largest_deaths < 46
+    assert all(c[:4] <= "2022" for c in r["changes"]["period"])
+    assert res.deaths["year"].max() <= 2022
+    assert "2022" in res.title
 
 
+@pytest.mark.parametrize("params,name", [({"end_year": 2031}, "end_year"), ({"alpha": 1.5}, "alpha"),
+                                         ({"end_year": "2024"}, "end_year"), ({"alpah": 0.01}, "alpah")])
+def test_bad_parameters_are_named(params, name):
+    with pytest.raises(ParameterError) as exc:
+        fatalities.Params.from_mapping(params)
+    assert exc.value.name == name and name in str(exc.value)
+
+
+def test_notebook_stops_on_a_bad_end_year_and_names_it(tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError) as err:
+        execute(NB06, tmp_path, end_year=2031)
+    assert "end_year must be one of" in str(err.value) and "2031" in str(err.value)

@@ -13,8 +13,8 @@ from scipy import stats
 from analysis import data
 from analysis.core.params import ParameterError
 from analysis.core.paths import NOTEBOOKS_DIR, ROOT
-from analysis.stats import assess, power
-from analysis.studies import quarterly
+from analysis.stats import assess, dispersion, power
+from analysis.studies import fatalities, quarterly
 
 NB02 = NOTEBOOKS_DIR / "02_quarterly_change.ipynb"
 KEYS02 = {"implied_previous_counts", "previous_count", "consistent", "rate_ratio", "rate_ratio_ci", "p_value_exact",
@@ -36,12 +36,65 @@ def test_quarterly_defaults_match_independent_computation(q_default):
     ci = stats.binomtest(293, 645, 0.5).proportion_ci(0.95, method="exact")
     assert r["rate_ratio_ci"] == pytest.approx([ci.low / (1 - ci.low), ci.high / (1 - ci.high)], rel=1e-8)
     assert r["min_detectable_ratio"] == pytest.approx(power.minimum_detectable_ratio(352).estimate, rel=1e-9)
-    # the dispersion flip point solves (z/z_crit)^2 for the score statistic
+    # the dispersion flip point solves (z/crit)^2 for the score statistic: t(8) for the estimated φ, normal if known
     z = (293 - 352) / np.sqrt(645)
-    assert r["dispersion_to_lose_significance"] == pytest.approx((z / stats.norm.ppf(0.975)) ** 2, rel=1e-6)
+    assert r["dispersion_to_lose_significance"] == pytest.approx((z / stats.t.ppf(0.975, 8)) ** 2, rel=1e-6)
+    assert r["dispersion_to_lose_significance_normal"] == pytest.approx((z / stats.norm.ppf(0.975)) ** 2, rel=1e-6)
     assert r["p_value_overdispersed"] > r["p_value_exact"]
     assert "derived" in q_default["verdict"]
     assert q_default["label"] == "fragile"
+
+
+def test_headline_overdispersed_p_uses_t8_with_phi_from_an_independent_glm(q_default):
+    """Issue 12: φ from 10 annual counts has 8 residual df, so the headline over-dispersed p is the t(8) one (0.13);
+    the normal plug-in (0.093, the previous headline) is reported beside it."""
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    r = q_default["results"]
+    s = data.national_series("ministry", "injured")
+    s = s[s.index >= 2015]
+    X = np.column_stack([np.ones(len(s)), s.index.to_numpy(float) - 2015])
+    fit = GLM(s.to_numpy(float), X, family=families.Poisson()).fit(scale="X2")
+    assert r["dispersion"] == pytest.approx(fit.scale, rel=1e-8) and r["dispersion_df"] == fit.df_resid == 8
+    z = (293 - 352) / np.sqrt(fit.scale * 645)
+    assert r["p_value_overdispersed"] == pytest.approx(stats.f.sf(z * z, 1, 8), rel=1e-8)
+    assert r["p_value_overdispersed"] == pytest.approx(0.132, abs=1e-3)
+    assert r["p_value_overdispersed_normal"] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-10)
+    assert r["p_value_overdispersed_normal"] == pytest.approx(0.0935, abs=5e-4)
+    assert "0.13" in q_default["verdict"] and "t(8)" in q_default["verdict"] and "0.093" in q_default["verdict"]
+    tests = q_default["tables"]["tests"]
+    assert ["t(8)", "0.13", "no"] == tests["rows"][4][2:]
+
+
+def test_leave_one_year_out_and_nb_views(q_default):
+    r = q_default["results"]
+    s = data.national_series("ministry", "injured")
+    s = s[s.index >= 2015]
+    loo = dispersion.leave_one_out_dispersion(s.to_numpy(), s.index.to_numpy())
+    assert [row["phi"] for row in r["leave_one_out"]] == pytest.approx(list(loo.phi_without), rel=1e-12)
+    assert r["leave_one_out_range"] == pytest.approx(list(loo.range), rel=1e-12)
+    assert r["leave_one_out_flips"] == [2019]
+    row19 = next(x for x in r["leave_one_out"] if x["year_left_out"] == 2019)
+    assert row19["phi"] < 1 and row19["reference"] == "normal" and row19["significant"]
+    assert "2019" in q_default["would_change"] and "1.85 to 2.18" in q_default["would_change"]
+    nb = dispersion.negbin_dispersion(s.to_numpy(), s.index.to_numpy())
+    assert r["nb_alpha_moments"] == pytest.approx(nb.alpha_moments) and r["nb_alpha_ml"] == pytest.approx(nb.alpha_ml)
+    assert r["dispersion_nb_quarter"] == pytest.approx(1 + nb.alpha_moments * 352)
+    assert r["nb_alpha_moments"] > r["nb_alpha_ml"]
+    assert "by moments" in r["views"][0]["name"] and "maximum likelihood" in r["views"][1]["name"]
+
+
+def test_midp_definitions_and_power_under_phi(q_default):
+    r = q_default["results"]
+    x, n = 293, 645
+    by_hand = 2 * min(stats.binom.cdf(x - 1, n, 0.5) + stats.binom.pmf(x, n, 0.5) / 2,
+                      stats.binom.sf(x, n, 0.5) + stats.binom.pmf(x, n, 0.5) / 2)
+    assert r["p_value_midp_lancaster"] == pytest.approx(by_hand, rel=1e-12)
+    assert r["p_value_midp"] == pytest.approx(stats.binomtest(x, n, 0.5).pvalue - stats.binom.pmf(x, n, 0.5) / 2)
+    od = power.minimum_detectable_ratio(352, phi=r["dispersion"], df=8)
+    assert r["min_detectable_change_pct_overdispersed"] == pytest.approx(od.pct_change, rel=1e-9)
+    assert r["min_detectable_change_pct_overdispersed"] < r["min_detectable_change_pct"] < -20
 
 
 def test_report_json_equals_the_study_run_directly(q_default):
@@ -60,8 +113,28 @@ def test_quarterly_deaths_leave_event_out(q_default):
     assert deaths["without_event"]["p_value"] == pytest.approx(expected, rel=1e-9)
 
 
+def test_deaths_use_the_clustering_of_deaths_not_the_injuries_phi(q_default):
+    """The deaths of an injuries claim are tested with the compound-Poisson φ of deaths from the listed events
+    (as notebook 06 computes it), under a normal reference: 33 vs 202/4 is significant under Poisson, not under it."""
+    r = q_default["results"]
+    cl = fatalities.deaths_dispersion("ministry")
+    assert r["deaths_dispersion"]["estimate"] == pytest.approx(cl.estimate)
+    assert r["deaths"]["dispersion"] == pytest.approx(cl.estimate) and r["deaths"]["dispersion"] != r["dispersion"]
+    z = (33 - 0.25 * 202) / np.sqrt(cl.estimate * 0.25 * (33 + 202))
+    assert r["deaths"]["without_event_clustered"]["p_value"] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-10)
+    assert r["deaths"]["without_event"]["p_value"] < 0.05 < r["deaths"]["without_event_clustered"]["p_value"]
+
+
 def test_2019_deaths_variant_reads_as_its_own_claim(reports):
     out = reports.results("02_quarterly_change_2019_deaths")
+    r = out["results"]
+    cl = fatalities.deaths_dispersion("ministry")
+    assert r["dispersion"] == pytest.approx(cl.estimate) and r["dispersion_df"] is None
+    assert "compound-Poisson" in r["dispersion_source"] and "compound-Poisson" in out["verdict"]
+    z = (180 - 220) / np.sqrt(cl.estimate * 400)
+    assert r["p_value_overdispersed"] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-10)
+    assert any("trend" in v["name"] and v["df"] == 6 for v in r["views"])  # the deaths' own trend φ, t(6)
+    assert r["leave_one_out"] is None
     assert out["results"]["consistent"] is False and out["label"] == "inconsistent"
     assert out["results"]["consistency"]["implied_percent"] == pytest.approx(100 * (180 / 220 - 1))
     assert "INCONSISTENT" in out["verdict"] or "NOT match" in out["verdict"]
@@ -70,6 +143,15 @@ def test_2019_deaths_variant_reads_as_its_own_claim(reports):
     assert "220 is published" in out["claim"]
     html = reports.html("02_quarterly_change_2019_deaths")
     assert "16.8%" not in html and "first quarter" not in html
+
+
+def test_given_dispersion_is_treated_as_known():
+    r = quarterly.run(quarterly.Params(dispersion=1.5, deaths=None))
+    a = r.assessment
+    assert a.dispersion == 1.5 and a.dispersion_df is None and a.dispersion_reference == "normal"
+    assert a.p_value_overdispersed == pytest.approx(a.p_value_overdispersed_normal)
+    assert a.leave_one_out is None and a.views == [] and "as given" in r.pvalue_table.iloc[4, 0]
+    assert r.deaths_dispersion is None and r.deaths_view is None
 
 
 def test_2019_injuries_back_calculation():

@@ -8,6 +8,22 @@ Over-dispersion (variance φ·μ, quasi-Poisson) is handled with the score test 
 z = (x1 - e·x0) / sqrt(φ·e·(x1 + x0)), i.e. the Poisson score statistic divided by sqrt(φ). This is
 identical to running the Poisson score test on the counts scaled by 1/φ, and at φ = 1 it is exactly
 statsmodels' ``test_poisson_2indep(..., method="score")``. Its p-value is non-decreasing in φ.
+
+When φ is *estimated* from k residual degrees of freedom (e.g. Pearson χ²/df of a trend fitted to k + 2 annual
+counts), the reference distribution of z is Student's t_k rather than the normal (z² ~ F(1, k)), as for any
+quasi-likelihood test with an estimated scale (McCullagh & Nelder 1989, §9.2; R's ``anova(..., test = "F")``) and
+as ``trend.fit_trend`` does for the quasi-Poisson slope. ``df=None`` keeps the normal reference (φ known).
+
+Mid-p values. statsmodels' ``cond-midp`` subtracts half the probability of the observed count from the two-sided
+"minimum likelihood" exact p-value. Lancaster's mid-p (Lancaster 1961) doubles the smaller one-sided mid-p:
+2·min(P(X < x) + P(X = x)/2, P(X > x) + P(X = x)/2), capped at 1. The two agree only when no other outcome enters the
+minimum-likelihood tail with probability equal to the observed one; for a symmetric null (equal exposures) they
+differ by P(X = x)/2. :func:`lancaster_midp` gives Lancaster's.
+
+References
+----------
+Lancaster, H. O. (1961). Significance tests in discrete distributions. JASA 56, 223-234.
+McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
 """
 
 from __future__ import annotations
@@ -22,8 +38,8 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import test_poisson_2indep
 
 from analysis.core import validate
+from analysis.core.fmt import fmt_number, fmt_percent, fmt_pvalue
 from analysis.core.results import Result
-from analysis.stats.rates import fmt_num, fmt_p, fmt_pct
 
 EXACT = "exact conditional binomial"
 QUASI_SCORE = "quasi-Poisson score test (variance φ·μ)"
@@ -57,8 +73,15 @@ def _pct(r: float) -> float:
     return 100 * (r - 1) if math.isfinite(r) else r
 
 
+def _pc(x: float) -> str:
+    """A signed percent; an infinite bound reads '+∞%'."""
+    if x is not None and math.isinf(x):
+        return "+∞%" if x > 0 else "−∞%"
+    return fmt_percent(x)
+
+
 def _pct_text(ci) -> str:
-    return f"{fmt_pct(_pct(ci[0]))} to {fmt_pct(_pct(ci[1]))}"
+    return f"{_pc(_pct(ci[0]))} to {_pc(_pct(ci[1]))}"
 
 
 def exact_ratio_ci(x1, x0, exposure_ratio=1.0, alpha=0.05) -> tuple[float, float]:
@@ -82,6 +105,67 @@ def exact_pvalue(x1, x0, exposure_ratio=1.0) -> float:
     return _sm_pvalue(x1, x0, e, "exact-cond")
 
 
+def _sf(x: float, df: int | None) -> float:
+    """Upper tail of the reference distribution: normal (φ known) or Student t on ``df`` (φ estimated)."""
+    return float(stats.norm.sf(x) if df is None else stats.t.sf(x, validate.positive_int("df", df)))
+
+
+def _isf(q: float, df: int | None) -> float:
+    """Upper quantile of the reference distribution (normal, or Student t on ``df``)."""
+    return float(stats.norm.isf(q) if df is None else stats.t.isf(q, validate.positive_int("df", df)))
+
+
+def reference_name(df: int | None) -> str:
+    """'normal' or 't(8)': how the reference distribution is named in tables and verdicts."""
+    return "normal" if df is None else f"t({int(df)})"
+
+
+def ptext(p: float | None) -> str:
+    """'p = 0.022' or 'p < 0.001' (the reader-facing p-value format of ``analysis.core.fmt``)."""
+    v = fmt_pvalue(p)
+    if not v:
+        return "p not defined"
+    return f"p {v}" if v.startswith("<") else f"p = {v}"
+
+
+def lancaster_midp(x1, x0, exposure_ratio=1.0) -> float:
+    """Lancaster's two-sided mid-p of the exact conditional test: 2·min(P(X<x)+P(X=x)/2, P(X>x)+P(X=x)/2), capped at 1,
+    with X ~ Binomial(x1 + x0, e/(1 + e)).
+
+    References
+    ----------
+    Lancaster, H. O. (1961). Significance tests in discrete distributions. JASA 56, 223-234.
+    """
+    x1, x0, e, _ = _args(x1, x0, exposure_ratio, 0.05)
+    n = x1 + x0
+    if n == 0:
+        return 1.0
+    p0 = e / (1 + e)
+    half = 0.5 * stats.binom.pmf(x1, n, p0)
+    lower = stats.binom.cdf(x1 - 1, n, p0) + half if x1 > 0 else half
+    upper = stats.binom.sf(x1, n, p0) + half
+    return float(min(1.0, 2 * min(lower, upper)))
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjusted p-values (as ``statsmodels.stats.multitest.multipletests(p, method="holm")[1]``,
+    without its garbage-collection pass on every call): max over j <= i of min(1, (m - j + 1)·p_(j)).
+
+    References
+    ----------
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scand. J. Statist. 6, 65-70.
+    """
+    p = np.asarray([validate.finite(f"pvalues[{i}]", v) for i, v in enumerate(pvalues)], float)
+    if ((p < 0) | (p > 1)).any():
+        raise ValueError(f"pvalues must lie in [0, 1], got {p.tolist()}")
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adj
+    return out
+
+
 def score_z(x1, x0, exposure_ratio=1.0, phi=1.0) -> float:
     """Score statistic for equal rates with variance φ·μ: (x1 - e·x0)/sqrt(φ·e·(x1 + x0)); 0 when n = 0."""
     x1, x0, e, _ = _args(x1, x0, exposure_ratio, 0.05)
@@ -90,19 +174,25 @@ def score_z(x1, x0, exposure_ratio=1.0, phi=1.0) -> float:
     return 0.0 if n == 0 else (x1 - e * x0) / math.sqrt(f * e * n)
 
 
-def score_pvalue(x1, x0, exposure_ratio=1.0, phi=1.0) -> float:
-    """Two-sided p-value of the quasi-Poisson score test; φ = 1 is the Poisson score test."""
-    return float(2 * stats.norm.sf(abs(score_z(x1, x0, exposure_ratio, phi))))
+def score_pvalue(x1, x0, exposure_ratio=1.0, phi=1.0, df=None) -> float:
+    """Two-sided p-value of the quasi-Poisson score test; φ = 1 is the Poisson score test.
+
+    ``df``: residual degrees of freedom φ was estimated from (Student t reference); None for a known φ (normal).
+    """
+    return 2 * _sf(abs(score_z(x1, x0, exposure_ratio, phi)), df)
 
 
-def score_ratio_ci(x1, x0, exposure_ratio=1.0, phi=1.0, alpha=0.05) -> tuple[float, float]:
-    """Rate-ratio interval inverting the quasi-Poisson score test (closed form; φ = 1 is the Poisson score CI)."""
+def score_ratio_ci(x1, x0, exposure_ratio=1.0, phi=1.0, alpha=0.05, df=None) -> tuple[float, float]:
+    """Rate-ratio interval inverting the quasi-Poisson score test (closed form; φ = 1 is the Poisson score CI).
+
+    ``df``: residual degrees of freedom φ was estimated from (t quantile); None for a known φ (normal quantile).
+    """
     x1, x0, e, a = _args(x1, x0, exposure_ratio, alpha)
     f = validate.positive("phi", phi)
     n = x1 + x0
     if n == 0:
         return 0.0, math.inf
-    c = stats.norm.isf(a / 2) ** 2 * f
+    c = _isf(a / 2, df) ** 2 * f
     # Solve (x1 - x0·u)^2 = c·n·u for u = e·R.
     if x0 == 0:
         return x1 * x1 / (c * n) / e, math.inf
@@ -177,16 +267,19 @@ class RateComparison(Result):
         level = round(100 * (1 - self.alpha), 6)
         s = (
             f"{self.method.capitalize()} test (as R poisson.test) of {self.x1} vs {self.x0}"
-            + ("" if self.exposure_ratio == 1 else f" (exposure ratio {self.exposure_ratio:.4g})")
-            + f": rate ratio {fmt_num(self.estimate)} ({level:g}% CI {fmt_num(self.ci[0])} to "
-            f"{fmt_num(self.ci[1])}), change {fmt_pct(self.pct_change)} ({_pct_text(self.ci)}), "
-            f"{fmt_p(self.p_value)} (mid-p {fmt_num(self.p_midp, 3)}, score {fmt_num(self.p_score, 3)}): "
+            + ("" if self.exposure_ratio == 1 else f" (exposure ratio {fmt_number(self.exposure_ratio, 4)})")
+            + f": rate ratio {fmt_number(self.estimate)} ({level:g}% CI {fmt_number(self.ci[0])} to "
+            f"{fmt_number(self.ci[1])}), change {_pc(self.pct_change)} ({_pct_text(self.ci)}), "
+            f"{ptext(self.p_value)} (mid-p {fmt_pvalue(lancaster_midp(self.x1, self.x0, self.exposure_ratio))} "
+            f"by Lancaster's definition, {fmt_pvalue(self.p_midp)} as statsmodels' cond-midp; score "
+            f"{fmt_pvalue(self.p_score)}): "
         )
         lo_k, hi_k = self.x1_thresholds
         if self.significant:
             s += f"significant at {self.alpha:g}. It would stop being significant "
             if self.phi_flip is not None:
-                s += f"if the counts were over-dispersed with φ ≥ {self.phi_flip:.3g} (quasi-Poisson score test), or "
+                s += (f"if the counts were over-dispersed with φ ≥ {fmt_number(self.phi_flip)} (quasi-Poisson score "
+                      "test, φ known), or ")
             below = self.x1 < self.exposure_ratio * self.x0
             k = lo_k if below else hi_k
             if k is not None:
@@ -260,11 +353,11 @@ class OverdispersedComparison(Result):
         level = round(100 * (1 - self.alpha), 6)
         sig = self.p_value <= self.alpha
         return (
-            f"{self.method} with φ = {self.phi:g}: rate ratio {fmt_num(self.estimate)} ({level:g}% CI "
-            f"{fmt_num(self.ci[0])} to {fmt_num(self.ci[1])}; {_pct_text(self.ci)}), z = {self.z:.3f}, "
-            f"{fmt_p(self.p_value)}: {'significant' if sig else 'not significant'} at {self.alpha:g}. "
+            f"{self.method} with φ = {fmt_number(self.phi)}: rate ratio {fmt_number(self.estimate)} ({level:g}% CI "
+            f"{fmt_number(self.ci[0])} to {fmt_number(self.ci[1])}; {_pct_text(self.ci)}), z = {self.z:.3f}, "
+            f"{ptext(self.p_value)}: {'significant' if sig else 'not significant'} at {self.alpha:g}. "
             + (
-                f"A dispersion above φ = {(self.z / stats.norm.isf(self.alpha / 2)) ** 2 * self.phi:.3g} "
+                f"A dispersion above φ = {fmt_number((self.z / stats.norm.isf(self.alpha / 2)) ** 2 * self.phi)} "
                 "would make it non-significant."
                 if sig
                 else "Larger φ only raises p; a smaller φ or larger counts would be needed for significance."
@@ -290,6 +383,99 @@ def compare_overdispersed(x1, x0, phi=1.0, exposure_ratio=1.0, alpha=0.05) -> Ov
 
 
 @dataclass(frozen=True)
+class QuasiPoissonComparison(Result):
+    """Quasi-Poisson score comparison of two counts with the reference distribution that matches how φ was obtained:
+    Student t on ``df`` residual degrees of freedom when φ was estimated, normal when it is known (``df`` None).
+    The normal plug-in (the same φ treated as known) is reported beside it."""
+
+    x1: int
+    x0: int
+    exposure_ratio: float
+    phi: float
+    df: int | None
+    alpha: float
+    estimate: float
+    z: float
+    ci: tuple[float, float]
+    p_value: float
+    ci_normal: tuple[float, float]
+    p_value_normal: float
+    phi_flip: float | None
+    phi_flip_normal: float | None
+    phi_source: str = ""
+    method: str = QUASI_SCORE
+    assumptions: str = _ASSUME_QP
+
+    @property
+    def reference(self) -> str:
+        return reference_name(self.df)
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value <= self.alpha
+
+    @property
+    def verdict(self) -> str:
+        level = round(100 * (1 - self.alpha), 6)
+        src = f" ({self.phi_source})" if self.phi_source else ""
+        s = (f"{self.method} with φ = {fmt_number(self.phi)}{src}, {self.reference} reference: rate ratio "
+             f"{fmt_number(self.estimate)} ({level:g}% CI {fmt_number(self.ci[0])} to {fmt_number(self.ci[1])}), "
+             f"{ptext(self.p_value)}: {'significant' if self.significant else 'not significant'} at {self.alpha:g}")
+        if self.df is not None:
+            s += (f" (normal plug-in, as if φ were known: {ptext(self.p_value_normal)}, CI "
+                  f"{fmt_number(self.ci_normal[0])} to {fmt_number(self.ci_normal[1])})")
+        s += ". "
+        if self.phi_flip is None:
+            s += "Not significant even at φ = 1 with this reference, so no dispersion can make it significant."
+        else:
+            s += f"Significance holds only while φ < {fmt_number(self.phi_flip)}"
+            s += ("." if self.df is None else
+                  f" with φ estimated on {self.df} df (< {fmt_number(self.phi_flip_normal)} if φ were known).")
+        return s
+
+
+def compare_quasi(x1, x0, phi=1.0, exposure_ratio=1.0, alpha=0.05, df=None, phi_source="") -> QuasiPoissonComparison:
+    """Quasi-Poisson score test and interval for the rate ratio, with a t reference when φ was estimated.
+
+    Parameters
+    ----------
+    x1, x0 : int
+        Current and earlier counts.
+    phi : float
+        Dispersion φ (variance / mean), > 0.
+    exposure_ratio : float
+        T1/T0.
+    alpha : float
+        Significance level (interval level 1 - alpha).
+    df : int, optional
+        Residual degrees of freedom φ was estimated from (Student t_df reference; z² ~ F(1, df)). None treats φ as
+        known (normal reference).
+    phi_source : str
+        Where φ comes from, named in the verdict.
+
+    Returns
+    -------
+    QuasiPoissonComparison
+        p-value and interval under the chosen reference and under the normal plug-in; the φ at which significance
+        is lost under each.
+
+    References
+    ----------
+    McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed., §9.2 (estimated dispersion, F tests).
+    """
+    x1, x0, e, a = _args(x1, x0, exposure_ratio, alpha)
+    f = validate.positive("phi", phi)
+    if df is not None:
+        df = validate.positive_int("df", df)
+    return QuasiPoissonComparison(
+        x1=x1, x0=x0, exposure_ratio=e, phi=f, df=df, alpha=a, estimate=_ratio(x1, x0, e),
+        z=score_z(x1, x0, e, f), ci=score_ratio_ci(x1, x0, e, f, a, df), p_value=score_pvalue(x1, x0, e, f, df),
+        ci_normal=score_ratio_ci(x1, x0, e, f, a), p_value_normal=score_pvalue(x1, x0, e, f),
+        phi_flip=dispersion_to_flip(x1, x0, e, a, df).phi_flip, phi_flip_normal=dispersion_to_flip(x1, x0, e, a).phi_flip,
+        phi_source=phi_source)
+
+
+@dataclass(frozen=True)
 class DispersionFlip(Result):
     """The dispersion φ at which the quasi-Poisson score p-value reaches alpha (None: not significant at φ=1)."""
 
@@ -300,36 +486,44 @@ class DispersionFlip(Result):
     p_at_phi1: float
     phi_flip: float | None
     method: str = QUASI_SCORE
+    df: int | None = None
 
     @property
     def verdict(self) -> str:
-        head = f"{self.method}, {self.x1} vs {self.x0}: at φ = 1 {fmt_p(self.p_at_phi1)}; "
+        head = (f"{self.method}, {self.x1} vs {self.x0}, {reference_name(self.df)} reference: at φ = 1 "
+                f"{ptext(self.p_at_phi1)}; ")
         if self.phi_flip is None:
             return head + (
                 f"not significant at {self.alpha:g} even without over-dispersion, so no φ ≥ 1 can make it "
                 "significant."
             )
         return head + (
-            f"significance at {self.alpha:g} survives only while φ < {self.phi_flip:.4g}; an estimated "
+            f"significance at {self.alpha:g} survives only while φ < {fmt_number(self.phi_flip, 4)}; an estimated "
             "dispersion at or above that overturns it."
         )
 
 
-def dispersion_to_flip(x1, x0, exposure_ratio=1.0, alpha=0.05) -> DispersionFlip:
-    """Find the φ at which the quasi-Poisson score p-value crosses alpha (brentq); None if p(φ=1) >= alpha."""
+def dispersion_to_flip(x1, x0, exposure_ratio=1.0, alpha=0.05, df=None) -> DispersionFlip:
+    """Find the φ at which the quasi-Poisson score p-value crosses alpha (brentq); None if p(φ=1) >= alpha.
+
+    ``df``: residual degrees of freedom of an estimated φ (t reference), None for a known φ (normal reference);
+    the flip point is then (z₁ / t_df,1-α/2)² instead of (z₁ / z_1-α/2)², z₁ the score statistic at φ = 1.
+    """
     x1, x0, e, a = _args(x1, x0, exposure_ratio, alpha)
-    p1 = score_pvalue(x1, x0, e, 1.0)
+    if df is not None:
+        df = validate.positive_int("df", df)
+    p1 = score_pvalue(x1, x0, e, 1.0, df)
     flip = None
     if p1 < a:
 
         def f(ph):
-            return score_pvalue(x1, x0, e, ph) - a
+            return score_pvalue(x1, x0, e, ph, df) - a
 
         hi = 2.0
         while f(hi) < 0:
             hi *= 2
         flip = float(optimize.brentq(f, 1.0, hi, xtol=1e-12, rtol=1e-12))
-    return DispersionFlip(x1=x1, x0=x0, exposure_ratio=e, alpha=a, p_at_phi1=p1, phi_flip=flip)
+    return DispersionFlip(x1=x1, x0=x0, exposure_ratio=e, alpha=a, p_at_phi1=p1, phi_flip=flip, df=df)
 
 
 @dataclass(frozen=True)
@@ -345,6 +539,7 @@ class DispersionTable(Result):
     p_exact: float
     phi_flip: float | None
     method: str = QUASI_SCORE
+    df: int | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a DataFrame: phi, p_value, significant."""
@@ -353,33 +548,39 @@ class DispersionTable(Result):
 
     @property
     def verdict(self) -> str:
-        rows = ", ".join(f"φ={f:g}: {fmt_num(p, 3)}" for f, p in zip(self.phis, self.p_values, strict=True))
+        rows = ", ".join(f"φ = {fmt_number(f)}: {fmt_pvalue(p)}" for f, p in zip(self.phis, self.p_values, strict=True))
         tail = (
             "not significant at any φ ≥ 1"
             if self.phi_flip is None
-            else f"significant at {self.alpha:g} only for φ < {self.phi_flip:.3g}"
+            else f"significant at {self.alpha:g} only for φ < {fmt_number(self.phi_flip)}"
         )
         return (
-            f"{self.method} p-values for {self.x1} vs {self.x0} ({rows}; exact conditional at φ=1: "
-            f"{fmt_num(self.p_exact, 3)}): {tail}."
+            f"{self.method} p-values ({reference_name(self.df)} reference) for {self.x1} vs {self.x0} ({rows}; exact "
+            f"conditional at φ = 1: {fmt_pvalue(self.p_exact)}): {tail}."
         )
 
 
-def dispersion_table(x1, x0, exposure_ratio=1.0, phis=DEFAULT_PHIS, alpha=0.05) -> DispersionTable:
-    """p-values of the comparison across dispersions φ, to show how much over-dispersion the conclusion tolerates."""
+def dispersion_table(x1, x0, exposure_ratio=1.0, phis=DEFAULT_PHIS, alpha=0.05, df=None) -> DispersionTable:
+    """p-values of the comparison across dispersions φ, to show how much over-dispersion the conclusion tolerates.
+
+    ``df``: residual degrees of freedom of an estimated φ (t reference); None for a known φ (normal reference).
+    """
     x1, x0, e, a = _args(x1, x0, exposure_ratio, alpha)
     phis = tuple(validate.positive(f"phis[{i}]", f) for i, f in enumerate(phis))
     if not phis:
         raise ValueError(f"phis must be a non-empty sequence of dispersions, got {phis!r}")
+    if df is not None:
+        df = validate.positive_int("df", df)
     return DispersionTable(
         x1=x1,
         x0=x0,
         exposure_ratio=e,
         alpha=a,
         phis=phis,
-        p_values=tuple(score_pvalue(x1, x0, e, f) for f in phis),
+        p_values=tuple(score_pvalue(x1, x0, e, f, df) for f in phis),
         p_exact=exact_pvalue(x1, x0, e),
-        phi_flip=dispersion_to_flip(x1, x0, e, a).phi_flip,
+        phi_flip=dispersion_to_flip(x1, x0, e, a, df).phi_flip,
+        df=df,
     )
 
 
@@ -402,10 +603,10 @@ class PercentChange(Result):
     def verdict(self) -> str:
         level = round(100 * (1 - self.alpha), 6)
         sig = self.p_value <= self.alpha
-        what = f"{self.method} (φ = {self.phi:g})" if self.phi is not None else f"{self.method} test"
+        what = f"{self.method} (φ = {fmt_number(self.phi)})" if self.phi is not None else f"{self.method} test"
         return (
-            f"{what}: change {fmt_pct(self.estimate)} ({level:g}% CI {fmt_pct(self.ci[0])} to "
-            f"{fmt_pct(self.ci[1])}), {fmt_p(self.p_value)}: "
+            f"{what}: change {_pc(self.estimate)} ({level:g}% CI {_pc(self.ci[0])} to "
+            f"{_pc(self.ci[1])}), {ptext(self.p_value)}: "
             + (
                 f"significant at {self.alpha:g}; the interval excludes 0% but more dispersion would widen it."
                 if sig

@@ -1,8 +1,17 @@
 """Over-dispersion of an annual count series, and how to carry it to a quarter.
 
 Two views: the quasi-Poisson dispersion φ = Pearson χ²/df of a log-linear Poisson GLM in year (variance φ·μ),
-and the negative-binomial α (variance μ + α·μ²) from statsmodels' NB2 maximum likelihood. Both are measured
-around a straight log-linear trend, so any curvature or break in the trend is counted as dispersion.
+and the negative-binomial α (variance μ + α·μ²), by maximum likelihood (statsmodels' NB2 GLM, α profiled) and by
+moments (α solving Pearson χ²(α) = residual df, the NB analogue of φ; MASS ``theta.mm``). Both are measured around a
+straight log-linear trend, so any curvature or break in the trend is counted as dispersion.
+:func:`leave_one_out_dispersion` shows how much of φ a single year carries.
+
+References
+----------
+Breslow, N. E. (1984). Extra-Poisson variation in log-linear models. Applied Statistics 33, 38-44.
+Saha, K. and Paul, S. (2005). Bias-corrected maximum likelihood estimator of the negative binomial dispersion
+parameter. Biometrics 61, 179-185 (the ML α is biased towards 0 in small samples).
+Venables, W. N. and Ripley, B. D. (2002). Modern Applied Statistics with S, 4th ed. (``MASS::theta.mm``).
 """
 
 from __future__ import annotations
@@ -19,11 +28,12 @@ from statsmodels.genmod import families
 from statsmodels.genmod.generalized_linear_model import GLM
 
 from analysis.core import validate
+from analysis.core.fmt import fmt_number, fmt_pvalue
 from analysis.core.results import Result
-from analysis.stats.rates import fmt_num, fmt_p
 
 QUASI = "quasi-Poisson Pearson χ²/df (log-linear Poisson GLM in year)"
 NB = "negative binomial NB2 (α by profile maximum likelihood)"
+NB_MOMENTS = "negative binomial NB2 (α by moments: Pearson χ²(α) = residual df)"
 _ALPHA_MIN, _ALPHA_MAX = 1e-10, 100.0
 
 
@@ -109,6 +119,33 @@ def fit_nb_alpha(counts, X, offset=None) -> tuple[float, bool]:
     return (0.0 if at_boundary else float(math.exp(res.x))), bool(at_boundary)
 
 
+def fit_nb_alpha_moments(counts, X, offset=None) -> tuple[float, bool]:
+    """NB2 α by moments: the α at which the Pearson χ² of the NB2 GLM (μ refitted at that α) equals the residual df.
+
+    The NB analogue of the quasi-Poisson φ = χ²/df (Breslow 1984; ``MASS::theta.mm`` with μ refitted). Returns
+    (α, at_boundary); at_boundary when the Poisson fit's χ²/df is already at or below 1 (no extra-Poisson variance):
+    α = 0.
+    """
+    c = np.asarray(counts, float)
+    df = len(c) - np.asarray(X).shape[1]
+    if df < 1:
+        raise ValueError(f"counts must have more values than the model has parameters, got {len(c)}")
+
+    def excess(a: float) -> float:
+        res = GLM(c, X, family=families.Poisson(), offset=offset).fit() if a == 0 else nb_glm(c, X, a, offset)
+        mu = np.asarray(res.mu)
+        return float(np.sum((c - mu) ** 2 / (mu + a * mu**2))) / df - 1
+
+    if excess(0.0) <= 0:
+        return 0.0, True
+    hi = 1e-6
+    while excess(hi) > 0:
+        hi *= 10
+        if hi > _ALPHA_MAX:
+            raise ValueError("counts are too over-dispersed for an NB2 α below 100 (moments)")
+    return float(optimize.brentq(excess, _ALPHA_MIN, hi, xtol=1e-14, rtol=1e-12)), False
+
+
 @dataclass(frozen=True)
 class DispersionEstimate(Result):
     """Quasi-Poisson φ (Pearson χ²/df) with a χ² interval and test of φ = 1, plus the NB α view."""
@@ -136,12 +173,13 @@ class DispersionEstimate(Result):
     def verdict(self) -> str:
         level = round(100 * (1 - self.alpha), 6)
         evident = self.p_value <= self.alpha
+        p = fmt_pvalue(self.p_value)
         return (
-            f"{self.method}: φ = {fmt_num(self.estimate, 3)} ({level:g}% CI {fmt_num(self.ci[0], 3)} to "
-            f"{fmt_num(self.ci[1], 3)}) on {self.df_resid} df; test of φ = 1 {fmt_p(self.p_value)}, so "
-            f"over-dispersion is {'' if evident else 'not '}statistically evident. {NB}: α = "
-            f"{fmt_num(self.nb_alpha, 3)}, i.e. φ ≈ {fmt_num(self.nb_phi_at_mean, 3)} at the mean count "
-            f"{fmt_num(self.mean_count, 4)}. Poisson p-values should be read with φ in that range; a break or "
+            f"{self.method}: φ = {fmt_number(self.estimate)} ({level:g}% CI {fmt_number(self.ci[0])} to "
+            f"{fmt_number(self.ci[1])}) on {self.df_resid} df; test of φ = 1: p {'' if p.startswith('<') else '= '}{p}, "
+            f"so over-dispersion is {'' if evident else 'not '}statistically evident. {NB[0].upper() + NB[1:]}: α = "
+            f"{fmt_number(self.nb_alpha)}, i.e. φ ≈ {fmt_number(self.nb_phi_at_mean)} at the mean count "
+            f"{fmt_number(self.mean_count, 4)}. Poisson p-values should be read with φ in that range; a break or "
             "curve in the trend would inflate φ, a better trend model would shrink it."
         )
 
@@ -199,11 +237,12 @@ class QuarterlyDispersion(Result):
     @property
     def verdict(self) -> str:
         return (
-            f"Annual φ = {fmt_num(self.phi_annual, 3)} carried to a period with mean {fmt_num(self.quarterly_mean, 4)}: "
-            f"φ_q = {fmt_num(self.phi_quasi_poisson, 3)} if the extra variance is proportional to the mean "
-            f"(quasi-Poisson), φ_q = {fmt_num(self.phi_negbin, 3)} under NB with α = {fmt_num(self.nb_alpha, 3)} "
-            f"({self.alpha_source}). Report results across [{fmt_num(min(self.phi_negbin, self.phi_quasi_poisson), 3)}, "
-            f"{fmt_num(max(self.phi_negbin, self.phi_quasi_poisson), 3)}]; which end applies depends on whether "
+            f"Annual φ = {fmt_number(self.phi_annual)} carried to a period with mean "
+            f"{fmt_number(self.quarterly_mean, 4)}: φ_q = {fmt_number(self.phi_quasi_poisson)} if the extra variance is "
+            f"proportional to the mean (quasi-Poisson), φ_q = {fmt_number(self.phi_negbin)} under NB with α = "
+            f"{fmt_number(self.nb_alpha)} ({self.alpha_source}). Report results across "
+            f"[{fmt_number(min(self.phi_negbin, self.phi_quasi_poisson))}, "
+            f"{fmt_number(max(self.phi_negbin, self.phi_quasi_poisson))}]; which end applies depends on whether "
             "the shocks are year-wide or quarter-specific."
         )
 
@@ -232,3 +271,135 @@ def quarterly_phi(phi_annual, annual_mean, quarterly_mean=None, nb_alpha=None) -
         phi_quasi_poisson=f,
         phi_negbin=1 + a * q,
     )
+
+
+@dataclass(frozen=True)
+class NegBinDispersion(Result):
+    """NB2 α of an annual series by maximum likelihood and by moments, and the φ each implies at a given mean."""
+
+    n_years: int
+    df_resid: int
+    alpha_ml: float
+    alpha_moments: float
+    ml_at_boundary: bool
+    moments_at_boundary: bool
+    mean_count: float
+    headline: str = "moments"
+    method: str = f"{NB}; {NB_MOMENTS}"
+    assumptions: str = ("variance μ + α·μ² around a log-linear trend in year; years independent; with about ten "
+                        "years the ML α is biased towards 0 (Saha & Paul 2005), so the moment α is the headline: it "
+                        "uses the same Pearson principle as the quasi-Poisson φ")
+
+    @property
+    def estimate(self) -> float:
+        """The headline α (moments)."""
+        return self.alpha_moments if self.headline == "moments" else self.alpha_ml
+
+    def phi_at(self, mean: float, which: str = "moments") -> float:
+        """φ = 1 + α·mean: the variance / mean ratio the NB model implies for a count with this mean."""
+        validate.one_of("which", which, ("moments", "ml"))
+        m = validate.positive("mean", mean)
+        return 1 + (self.alpha_moments if which == "moments" else self.alpha_ml) * m
+
+    @property
+    def verdict(self) -> str:
+        return (f"NB2 α by moments {fmt_number(self.alpha_moments)} (φ ≈ {fmt_number(self.phi_at(self.mean_count))} at "
+                f"the mean count {fmt_number(self.mean_count, 4)}), by maximum likelihood {fmt_number(self.alpha_ml)} "
+                f"(φ ≈ {fmt_number(self.phi_at(self.mean_count, 'ml'))}), on {self.df_resid} residual df. The moment "
+                "α is the headline: it matches the quasi-Poisson φ's Pearson principle, and the ML α is biased "
+                "towards 0 with so few years.")
+
+
+def negbin_dispersion(counts, years, exposure=None) -> NegBinDispersion:
+    """NB2 α around a log-linear trend by maximum likelihood and by moments (Pearson χ²(α) = residual df).
+
+    Parameters
+    ----------
+    counts, years : sequences
+        The annual series (missing counts dropped, as :func:`clean_series`).
+    exposure : sequence, optional
+        Exposures (log offset).
+
+    Returns
+    -------
+    NegBinDispersion
+
+    References
+    ----------
+    Breslow (1984); Saha & Paul (2005); Venables & Ripley (2002), ``MASS::theta.mm``.
+    """
+    y, c, t, _ = clean_series(counts, years, exposure)
+    X = design(y)
+    off = None if t is None else np.log(t)
+    a_ml, b_ml = fit_nb_alpha(c, X, off)
+    a_mm, b_mm = fit_nb_alpha_moments(c, X, off)
+    return NegBinDispersion(n_years=len(y), df_resid=len(y) - 2, alpha_ml=a_ml, alpha_moments=a_mm,
+                            ml_at_boundary=b_ml, moments_at_boundary=b_mm, mean_count=float(c.mean()))
+
+
+@dataclass(frozen=True)
+class LeaveOneOutDispersion(Result):
+    """Quasi-Poisson φ recomputed with each year left out in turn: how much of φ one year carries."""
+
+    years: tuple[int, ...]
+    estimate: float
+    df_resid: int
+    phi_without: tuple[float, ...]
+    method: str = f"leave-one-year-out {QUASI}"
+
+    @property
+    def range(self) -> tuple[float, float]:
+        return float(min(self.phi_without)), float(max(self.phi_without))
+
+    @property
+    def most_influential(self) -> int:
+        """The year whose removal moves φ the most."""
+        i = int(np.argmax(np.abs(np.asarray(self.phi_without) - self.estimate)))
+        return self.years[i]
+
+    def without(self, year: int) -> float:
+        return self.phi_without[self.years.index(int(year))]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per left-out year: year, phi (on df_resid - 1 df), change from all years."""
+        return pd.DataFrame({"year": self.years, "phi": self.phi_without, "df": self.df_resid - 1,
+                             "change": np.asarray(self.phi_without) - self.estimate})
+
+    @property
+    def verdict(self) -> str:
+        lo, hi = self.range
+        y = self.most_influential
+        return (f"{self.method}: φ = {fmt_number(self.estimate)} with all {len(self.years)} years; leaving one year "
+                f"out gives {fmt_number(lo)} to {fmt_number(hi)}; {y} carries the most (φ = "
+                f"{fmt_number(self.without(y))} without it).")
+
+
+def leave_one_out_dispersion(counts, years, exposure=None) -> LeaveOneOutDispersion:
+    """Quasi-Poisson φ with each year of the series left out in turn (Cook's-distance-style influence).
+
+    Parameters
+    ----------
+    counts, years : sequences
+        The annual series; at least 4 non-missing years (3 remain when one is left out).
+    exposure : sequence, optional
+        Exposures (log offset).
+
+    Returns
+    -------
+    LeaveOneOutDispersion
+    """
+    y, c, t, _ = clean_series(counts, years, exposure, min_points=4)
+    off = None if t is None else np.log(t)
+    full = _pearson_phi(c, design(y), off)
+    phis = []
+    for i in range(len(y)):
+        keep = np.arange(len(y)) != i
+        phis.append(_pearson_phi(c[keep], design(y[keep]), None if off is None else off[keep]))
+    return LeaveOneOutDispersion(years=tuple(int(v) for v in y), estimate=full, df_resid=len(y) - 2,
+                                 phi_without=tuple(phis))
+
+
+def _pearson_phi(c, X, offset=None) -> float:
+    """Pearson χ²/df of the Poisson GLM (the quasi-Poisson φ of :func:`estimate_dispersion`, without the NB fit)."""
+    res = GLM(c, X, family=families.Poisson(), offset=offset).fit()
+    return float(res.pearson_chi2) / float(res.df_resid)

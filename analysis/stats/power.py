@@ -8,6 +8,11 @@ exactly over n within 1e-12 tail mass. No approximation beyond that truncation.
 Over-dispersed (φ ≠ 1): normal approximation to the quasi-Poisson score test of compare.py,
 z = (x1 - e·x0)/sqrt(φ·e·n), with E[x1 - e·x0] = μ1 - e·μ0, Var = φ·(μ1 + e²·μ0) and n replaced by its mean
 μ0 + μ1. Checked in the tests against a seeded simulation with negative-binomial counts of variance φ·μ.
+
+Estimated φ (``df`` given): the test compares z with Student's t_df quantile, and the statistic is a noncentral t:
+with D = x1 - e·x0 ~ N(δ, s1²), s0² = φ·e·(μ0 + μ1) and df·φ̂/φ ~ χ²_df independent of D,
+T = D / (s0·sqrt(φ̂/φ)) = (s1/s0)·t'_df(λ = δ/s1), so power = P(|t'_df(λ)| > t_crit·s0/s1) (scipy ``nct``). As df -> ∞
+this is the normal formula above.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ import numpy as np
 from scipy import optimize, stats
 
 from analysis.core import validate
+from analysis.core.fmt import fmt_number, fmt_percent
 from analysis.core.results import Result
-from analysis.stats.rates import fmt_num, fmt_pct
 
 EXACT_POWER = "exact power of the exact conditional binomial test (sum over n)"
 NORMAL_POWER = "normal approximation to the quasi-Poisson score test (variance φ·μ)"
+T_POWER = "noncentral-t approximation to the quasi-Poisson score test with φ estimated (variance φ·μ, t reference)"
 _TAIL = 1e-12
 
 
@@ -68,8 +74,11 @@ def _exact_power_fn(mu0: float, e: float, alpha: float):
     return power
 
 
-def normal_power(ratio, baseline, exposure_ratio=1.0, alpha=0.05, phi=1.0) -> float:
-    """Approximate power of the two-sided quasi-Poisson score test (see module docstring)."""
+def normal_power(ratio, baseline, exposure_ratio=1.0, alpha=0.05, phi=1.0, df=None) -> float:
+    """Approximate power of the two-sided quasi-Poisson score test (see module docstring).
+
+    ``df``: residual degrees of freedom φ is estimated from (t reference, noncentral-t power); None for a known φ.
+    """
     r = validate.positive("ratio", ratio)
     mu0 = validate.positive("baseline", baseline)
     e = validate.positive("exposure_ratio", exposure_ratio)
@@ -79,6 +88,11 @@ def normal_power(ratio, baseline, exposure_ratio=1.0, alpha=0.05, phi=1.0) -> fl
     delta = mu1 - e * mu0
     s0 = math.sqrt(f * e * (mu0 + mu1))
     s1 = math.sqrt(f * (mu1 + e * e * mu0))
+    if df is not None:
+        k = validate.positive_int("df", df)
+        c = stats.t.isf(a / 2, k) * s0 / s1
+        lam = delta / s1
+        return float(stats.nct.sf(c, k, lam) + stats.nct.cdf(-c, k, lam))
     zc = stats.norm.isf(a / 2)
     return float(stats.norm.cdf((-zc * s0 - delta) / s1) + stats.norm.sf((zc * s0 - delta) / s1))
 
@@ -102,8 +116,9 @@ class PowerResult(Result):
     @property
     def verdict(self) -> str:
         return (
-            f"{self.method}: a true change of {fmt_pct(100 * (self.ratio - 1))} (ratio {self.ratio:g}) from "
-            f"~{fmt_num(self.expected_x0, 4)} expected events (φ = {self.phi:g}, two-sided α = {self.alpha:g}) "
+            f"{self.method}: a true change of {fmt_percent(100 * (self.ratio - 1))} (ratio {self.ratio:g}) from "
+            f"~{fmt_number(self.expected_x0, 4)} expected events (φ = {fmt_number(self.phi)}, two-sided α = "
+            f"{self.alpha:g}) "
             f"is detected with probability {self.estimate:.3f} (normal approximation {self.power_normal:.3f}). "
             + (
                 "Adequate (>= 0.8); more dispersion would lower it."
@@ -169,6 +184,7 @@ class DetectableChange(Result):
     estimate: float | None
     pct_change: float | None
     method: str
+    df: int | None = None
     assumptions: str = (
         "exact power is saw-toothed in the ratio (discreteness); the root found is where it crosses the "
         "target, accurate to about ±0.5 percentage points of change"
@@ -176,38 +192,42 @@ class DetectableChange(Result):
 
     @property
     def verdict(self) -> str:
+        ref = "" if self.df is None else f" estimated on {self.df} df"
         head = (
-            f"{self.method}, ~{fmt_num(self.baseline, 4)} expected events in the baseline period, φ = {self.phi:g}, "
-            f"two-sided α = {self.alpha:g}: "
+            f"{self.method}, ~{fmt_number(self.baseline, 4)} expected events in the baseline period, φ = "
+            f"{fmt_number(self.phi)}{ref}, two-sided α = {self.alpha:g}: "
         )
         if self.estimate is None:
             return head + f"no {self.direction} within the searched range reaches power {self.power:g}."
         return head + (
             f"{self.power:.0%} power needs a true {self.direction} to a ratio of {self.estimate:.3f} "
-            f"({fmt_pct(self.pct_change)}) or beyond; smaller true changes would often go undetected. "
+            f"({fmt_percent(self.pct_change)}) or beyond; smaller true changes would often go undetected. "
             "A longer window (more events) or less over-dispersion would shrink this."
         )
 
 
 def minimum_detectable_ratio(
-    baseline, exposure_ratio=1.0, power=0.8, alpha=0.05, phi=1.0, direction="decrease"
+    baseline, exposure_ratio=1.0, power=0.8, alpha=0.05, phi=1.0, direction="decrease", df=None
 ) -> DetectableChange:
     """Rate ratio detectable with the target power (default 80%, α 0.05) given the expected baseline count — e.g. what
-    drop a quarter of ~350 injuries could reveal. Exact for φ = 1, normal approximation otherwise."""
+    drop a quarter of ~350 injuries could reveal. Exact for φ = 1 (and ``df`` None), normal approximation otherwise;
+    with ``df`` (φ estimated on df residual degrees of freedom, t reference) the noncentral-t approximation."""
     mu0 = validate.positive("baseline", baseline)
     e = validate.positive("exposure_ratio", exposure_ratio)
     target = validate.alpha("power", power)
     a = validate.alpha("alpha", alpha)
     f = validate.positive("phi", phi)
     validate.one_of("direction", direction, ("decrease", "increase"))
-    if f == 1:
+    if df is not None:
+        df = validate.positive_int("df", df)
+    if f == 1 and df is None:
         pw, method = _exact_power_fn(mu0, e, a), EXACT_POWER
     else:
 
         def pw(r):
-            return normal_power(r, mu0, e, a, f)
+            return normal_power(r, mu0, e, a, f, df)
 
-        method = NORMAL_POWER
+        method = NORMAL_POWER if df is None else T_POWER
     if direction == "decrease":
         grid = np.linspace(1.0, 1e-3, 61)[1:]
     else:
@@ -229,4 +249,5 @@ def minimum_detectable_ratio(
         estimate=ratio,
         pct_change=None if ratio is None else 100 * (ratio - 1),
         method=method,
+        df=df,
     )

@@ -14,7 +14,14 @@ import numpy as np
 from scipy import stats
 
 from analysis.core import validate
-from analysis.core.fmt import fmt_num, fmt_p, fmt_pct  # noqa: F401  (re-exported for callers)
+from analysis.core.fmt import (  # fmt_num, fmt_p, fmt_pct: re-exported for older callers (being retired)
+    fmt_count,
+    fmt_num,  # noqa: F401
+    fmt_number,
+    fmt_p,  # noqa: F401
+    fmt_pct,  # noqa: F401
+    fmt_pvalue,
+)
 from analysis.core.results import Result
 
 GARWOOD = "Poisson exact (Garwood)"
@@ -72,8 +79,8 @@ class CountInterval(Result):
         lo, hi = self.ci
         level = round(100 * (1 - self.alpha), 6)
         s = (
-            f"{self.method} {level:g}% interval for the expected count behind {self.count} observed: "
-            f"{fmt_num(lo)} to {fmt_num(hi)}. "
+            f"{self.method} {level:g}% interval for the expected count behind {fmt_count(self.count)} observed: "
+            f"{fmt_number(lo, 4)} to {fmt_number(hi, 4)}. "
         )
         if self.count:
             half = 100 * (hi - lo) / 2 / self.count
@@ -82,7 +89,7 @@ class CountInterval(Result):
                 f"so changes smaller than about ±{half:.0f}% are within Poisson noise"
             )
         else:
-            s += f"Zero events is compatible with an expected count up to {fmt_num(hi)}"
+            s += f"Zero events is compatible with an expected count up to {fmt_number(hi, 4)}"
         return s + "; over-dispersion (variance > mean) would widen the interval."
 
 
@@ -107,13 +114,15 @@ class RateInterval(Result):
         level = round(100 * (1 - self.alpha), 6)
         unit = "" if self.per == 1 else f" per {self.per:,g}"
         s = (
-            f"{self.method} {level:g}% interval for the rate{unit}: {fmt_num(self.estimate)} "
-            f"({fmt_num(lo)} to {fmt_num(hi)}), from {self.count} events over exposure {self.exposure:,g}."
+            f"{self.method} {level:g}% interval for the rate{unit}: {fmt_number(self.estimate, 4)} "
+            f"({fmt_number(lo, 4)} to {fmt_number(hi, 4)}), from {fmt_count(self.count)} events over exposure "
+            f"{fmt_number(self.exposure, 4)}."
         )
         if self.null_rate is not None:
             inside = lo <= self.null_rate <= hi
             s += (
-                f" Exact two-sided Poisson test of rate {self.null_rate:g}{unit}: {fmt_p(self.p_value)}; "
+                f" Exact two-sided Poisson test of rate {fmt_number(self.null_rate)}{unit}: p "
+                f"{'' if fmt_pvalue(self.p_value).startswith('<') else '= '}{fmt_pvalue(self.p_value)}; "
                 + (
                     "that rate is inside the interval, so the data do not contradict it."
                     if inside

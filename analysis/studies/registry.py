@@ -34,7 +34,7 @@ STUDIES: dict[str, Entry] = {e.name: e for e in (
                       "region_aliases", *_REFERENCE)),
     Entry("quarterly", "analysis.studies.quarterly", "02_quarterly_change",
           "Is a reported change between two periods real?", claim=True,
-          data_files=("national_annual", "national_ytd", "workforce", *_REFERENCE)),
+          data_files=("national_annual", "national_ytd", "workforce", "events", *_REFERENCE)),
     Entry("trend", "analysis.studies.trend", "03_five_year_trend",
           "Is a reported multi-year decline real?", claim=True,
           data_files=("national_annual", "workforce", *_REFERENCE)),
