@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from conftest import execute
 
+from analysis.core.params import ParameterError
 from analysis.stats import projection as P
+from analysis.studies import ytd
 from analysis.studies.common import ministry_history
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,14 +246,14 @@ def test_same_seed_same_numbers():
     assert r1.to_dict() == r2.to_dict()
 
 
-# ---------------------------------------------------------------- the notebook
-def _run(tmp_path, **params):
-    return execute(NOTEBOOK, tmp_path, **params)
+# ---------------------------------------------------------------- the study and its notebook
+@pytest.fixture(scope="module")
+def built(reports):
+    return reports.results(STEM)
 
 
-def _check_against_analysis(res, year, months, ytd_count, pct, seed):
+def _check_against_analysis(got, year, months, ytd_count, pct, seed):
     r = P.project_year(ministry_history(), year, months, ytd_count, pct, 12, alpha=0.05, seed=seed)
-    got = res["results"]
     assert got["projected_count"] == pytest.approx(r.projected_count)
     assert got["prediction_interval"] == pytest.approx(list(r.prediction_interval))
     assert got["projected_change_pct"] == pytest.approx(r.projected_change_pct)
@@ -260,28 +262,37 @@ def _check_against_analysis(res, year, months, ytd_count, pct, seed):
     assert got["coverage"] == pytest.approx(r.coverage)
     assert [b["covered"] for b in got["backtest"]] == list(r.backtest["covered"])
     assert [b["upper"] for b in got["backtest"]] == pytest.approx(list(r.backtest["upper"]))
-    assert res["verdict"] == got["verdict"] == r.verdict
+    assert got["verdict"] == r.verdict
 
 
-@pytest.mark.notebook
-def test_notebook_defaults(tmp_path):
-    res = _run(tmp_path)
-    assert res["parameters"]["year"] == 2025 and res["parameters"]["ytd_count"] == 293
-    _check_against_analysis(res, 2025, 3, 293, -16.8, 20250401)
-    assert set(res["results"]["by_target"]) == {"6", "9", "12"}
+def test_report_defaults_match_the_analysis_and_the_direct_run(built):
+    assert built["parameters"]["year"] == 2025 and built["parameters"]["ytd_count"] == 293
+    _check_against_analysis(built["results"], 2025, 3, 293, -16.8, 20250401)
+    assert set(built["results"]["by_target"]) == {"6", "9", "12"}
+    assert built["verdict"] == built["results"]["verdict"]
+    assert built == json.loads(json.dumps(ytd.run(ytd.Params()).to_dict()))
 
 
-@pytest.mark.notebook
-def test_notebook_past_year(tmp_path):
-    res = _run(tmp_path, year=2021, months=7, ytd_count=817, ytd_change_pct=2.4)
-    _check_against_analysis(res, 2021, 7, 817, 2.4, 20250401)
+def test_study_past_year():
+    res = ytd.run(ytd.Params(year=2021, months=7, ytd_count=817, ytd_change_pct=2.4)).to_dict()
+    _check_against_analysis(res["results"], 2021, 7, 817, 2.4, 20250401)
     assert set(res["results"]["by_target"]) == {"9", "12"}
     assert res["results"]["details"]["actual"] == 1465
+
+
+@pytest.mark.parametrize("values, name", [({"ytd_count": -5}, "ytd_count"), ({"months": 13}, "months"),
+                                          ({"months": 6, "target_months": 3}, "target_months"),
+                                          ({"ytd_change_pct": -100}, "ytd_change_pct"), ({"alpha": 0}, "alpha"),
+                                          ({"seed": -1}, "seed"), ({"yaer": 2024}, "yaer")])
+def test_study_parameters_are_named(values, name):
+    with pytest.raises(ParameterError) as exc:
+        ytd.Params.from_mapping(values)
+    assert exc.value.name == name and name in str(exc.value)
 
 
 @pytest.mark.notebook
 def test_notebook_bad_parameter_names_it(tmp_path):
     pm = pytest.importorskip("papermill")
     with pytest.raises(pm.PapermillExecutionError) as err:
-        _run(tmp_path, ytd_count=-5)
+        execute(NOTEBOOK, tmp_path, ytd_count=-5)
     assert "ytd_count" in str(err.value) and "-5" in str(err.value)

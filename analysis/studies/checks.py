@@ -1,4 +1,4 @@
-"""Transitional parameter checks of the notebooks not yet converted to a study ``Params`` (03, 07).
+"""Transitional parameter checks of the notebooks not yet converted to a study ``Params`` (03).
 Each raises ``ValueError`` naming the parameter and its value."""
 
 from __future__ import annotations
@@ -26,16 +26,3 @@ def check_trend(*, end_year, years, reported_change_pct, measure, alpha, availab
             raise ValueError(f"years={years!r} puts the window start at {start}, which has no Ministry annual count; "
                              f"available: {yrs}")
 
-
-def check_ytd(*, year, months, ytd_count, ytd_change_pct, target_months, alpha) -> None:
-    """Parameters of 07_year_to_date_projection."""
-    validate.positive_int("year", year)
-    validate.positive_int("months", months)
-    if months > 12:
-        raise ValueError(f"months must be between 1 and 12, got {months!r}")
-    validate.count("ytd_count", ytd_count)
-    validate.pct_change("ytd_change_pct", ytd_change_pct)
-    validate.positive_int("target_months", target_months)
-    if not months <= target_months <= 12:
-        raise ValueError(f"target_months must be between months ({months}) and 12, got {target_months!r}")
-    validate.alpha("alpha", alpha)
