@@ -423,8 +423,12 @@ def test_seasonal_share_interval_and_years(sim_fit):
     assert set(sh.years_at_month) == {r.year for r in sim_fit.releases if r.last_month == 6}
     assert sh.split_years == sim_fit.split_years
     assert sim_fit.share(12).ci == (1.0, 1.0)
-    tab = sim_fit.shares(n_draws=2000)
+    tab = sim_fit.shares(n_draws=2000, seed=3)
     assert list(tab["month"]) == list(range(13)) and np.all(np.diff(tab["share"]) > 0)
+    for m in (2, 6, 11):  # one set of draws for the table gives each month's own interval
+        one = sim_fit.share(m, n_draws=2000, seed=3)
+        assert tab.loc[m, ["share", "lower", "upper"]].tolist() == [one.estimate, *one.ci]
+        assert tab.loc[m, "n_years_at_month"] == len(one.years_at_month)
 
 
 # ---------------------------------------------------------------- scoring

@@ -115,7 +115,7 @@ from scipy import optimize, special, stats
 from statsmodels.tools.numdiff import approx_fprime
 
 from analysis.core import validate
-from analysis.core.fmt import fmt_num, fmt_p, fmt_pct
+from analysis.core.fmt import fmt_count, fmt_number, fmt_percent, fmt_pvalue
 from analysis.core.results import Result
 
 MODEL = ("over-dispersed Poisson model of all cumulative releases: gamma year levels around a log-linear trend "
@@ -563,12 +563,16 @@ class YtdModelFit(Result):
         return seasonal_share(self, month, alpha=self.alpha if alpha is None else alpha, n_draws=n_draws, seed=seed)
 
     def shares(self, *, n_draws=DEFAULT_DRAWS, seed=0) -> pd.DataFrame:
-        """``S(m)`` for m = 0..12 with interval, for plotting."""
+        """``S(m)`` for m = 0..12 with interval, for plotting (one set of draws: each month's interval equals
+        :func:`seasonal_share` with the same ``n_draws`` and ``seed``)."""
+        n = validate.positive_int("n_draws", n_draws)
+        curves = _draws(self, n, np.random.default_rng(_seed(seed))).curve
+        est = self.curve()
         rows = [{"month": 0, "share": 0.0, "lower": 0.0, "upper": 0.0, "n_years_at_month": 0}]
         for m in range(1, 13):
-            s = self.share(m, n_draws=n_draws, seed=seed)
-            rows.append({"month": m, "share": s.estimate, "lower": s.ci[0], "upper": s.ci[1],
-                         "n_years_at_month": len(s.years_at_month)})
+            lo, hi = (1.0, 1.0) if m == 12 else _quantiles(curves[:, m], self.alpha)
+            rows.append({"month": m, "share": float(est[m]), "lower": lo, "upper": hi,
+                         "n_years_at_month": sum(r.last_month == m for r in self.releases)})
         return pd.DataFrame(rows)
 
     @property
@@ -576,21 +580,21 @@ class YtdModelFit(Result):
         lvl = f"{round(100 * (1 - self.alpha), 6):g}%"
         s = self.curve()
         trend = ("" if self.trend_pct is None else
-                 f"trend {fmt_pct(self.trend_pct)} a year ({lvl} CI {fmt_pct(self.trend_pct_ci[0])} to "
-                 f"{fmt_pct(self.trend_pct_ci[1])}); ")
-        phi = (f"within-year dispersion φ = {fmt_num(self.phi, 3)} (fixed)" if self.phi_fixed else
-               f"within-year dispersion φ = {fmt_num(self.phi, 3)} (Pearson χ² {fmt_num(self.phi_chi2, 4)} on "
-               f"{self.phi_df} df, test of φ = 1 {fmt_p(self.phi_pvalue)})")
+                 f"trend {fmt_percent(self.trend_pct)} a year ({lvl} CI {fmt_percent(self.trend_pct_ci[0])} to "
+                 f"{fmt_percent(self.trend_pct_ci[1])}); ")
+        phi = (f"within-year dispersion φ = {fmt_number(self.phi, 3)} (fixed)" if self.phi_fixed else
+               f"within-year dispersion φ = {fmt_number(self.phi, 3)} (Pearson χ² {fmt_number(self.phi_chi2, 4)} on "
+               f"{self.phi_df} df, test of φ = 1 {_p(self.phi_pvalue)})")
         how = "Cox–Reid adjusted" if self.between_method == "cox-reid" else "maximum likelihood"
         tau = (f"between-year CV of the level τ = 0 ({how}; at its boundary: the years scatter around the trend no "
-               f"more than the within-year noise explains; {lvl} upper limit {fmt_num(self.ci[1], 3)})"
+               f"more than the within-year noise explains; {lvl} upper limit {fmt_number(self.ci[1], 3)})"
                if self.at_boundary else
-               f"between-year CV of the level τ = {fmt_num(self.estimate, 3)} ({how}; {lvl} CI "
-               f"{fmt_num(self.ci[0], 3)} to {fmt_num(self.ci[1], 3)})")
+               f"between-year CV of the level τ = {fmt_number(self.estimate, 3)} ({how}; {lvl} CI "
+               f"{fmt_number(self.ci[0], 3)} to {fmt_number(self.ci[1], 3)})")
         return (f"{self.method}, fitted to {self.n_releases} releases from {len(self.years)} years "
                 f"({self.years[0]}–{self.years[-1]}; {len(self.split_years)} with a within-year split): {trend}"
                 f"{tau}; {phi}; seasonal curve with {self.harmonics_used} harmonic(s): "
-                f"S(3) = {fmt_num(s[3], 3)}, S(6) = {fmt_num(s[6], 3)}, S(9) = {fmt_num(s[9], 3)}.")
+                f"S(3) = {fmt_number(s[3], 3)}, S(6) = {fmt_number(s[6], 3)}, S(9) = {fmt_number(s[9], 3)}.")
 
 
 @dataclass(frozen=True)
@@ -878,12 +882,18 @@ def _level(alpha: float) -> str:
 
 def _cnt(x: float | None) -> str:
     """A count (or a model estimate of one) as a whole number."""
-    return fmt_num(None if x is None else float(round(x)), 9)
+    return "undefined" if x is None else fmt_count(x)
+
+
+def _p(p: float | None) -> str:
+    """'p = 0.022' or 'p < 0.001' (the reader-facing p-value policy)."""
+    text = fmt_pvalue(p)
+    return "p not defined" if not text else f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 def _wt(x: float) -> str:
     """A weight in [0, 1); one below 1e-6 is the boundary 0."""
-    return "0" if x < 1e-6 else fmt_num(x, 3)
+    return "0" if x < 1e-6 else fmt_number(x, 3)
 
 
 def _quantiles(x, alpha) -> tuple[float, float]:
@@ -922,9 +932,9 @@ class SeasonalShare(Result):
               f"({', '.join(map(str, self.years_at_month))}"
               + (f"; derived: {', '.join(map(str, self.derived_years_at_month))}" if self.derived_years_at_month
                  else "") + ")" if self.years_at_month else f"no year published a count at month {self.month}")
-        return (f"By month {self.month} the model expects {fmt_num(100 * self.estimate, 3)}% of the year's count "
-                f"({_level(self.alpha)} CI {fmt_num(100 * self.ci[0], 3)}% to {fmt_num(100 * self.ci[1], 3)}%; "
-                f"uniform per day: {fmt_num(100 * DAYS[:self.month].sum() / DAYS.sum(), 3)}%); the curve is "
+        return (f"By month {self.month} the model expects {fmt_number(100 * self.estimate, 3)}% of the year's count "
+                f"({_level(self.alpha)} CI {fmt_number(100 * self.ci[0], 3)}% to {fmt_number(100 * self.ci[1], 3)}%; "
+                f"uniform per day: {fmt_number(100 * DAYS[:self.month].sum() / DAYS.sum(), 3)}%); the curve is "
                 f"informed by the within-year splits of {len(self.split_years)} year(s) "
                 f"({', '.join(map(str, self.split_years))}); {at}.")
 
@@ -1043,13 +1053,13 @@ class EarlyChangeShrinkage(Result):
         lvl = _level(self.alpha)
         applied = ""
         if self.ytd_deviation_pct is not None:
-            applied = (f" {_cnt(self.ytd_count)} by month {self.months} is {fmt_pct(self.ytd_deviation_pct)} "
+            applied = (f" {_cnt(self.ytd_count)} by month {self.months} is {fmt_percent(self.ytd_deviation_pct)} "
                        f"against the model's expectation ({_cnt(self.expected_ytd)}), which carries to about "
-                       f"{fmt_pct(self.target_deviation_pct)} by month {self.target_months}.")
-        return (f"About {fmt_num(100 * self.estimate, 3)}% of an early deviation survives from month {self.months} "
-                f"to month {self.target_months} ({lvl} CI {fmt_num(100 * self.ci[0], 3)}% to "
-                f"{fmt_num(100 * self.ci[1], 3)}%): the months already counted carry "
-                f"{fmt_num(100 * self.share_ratio, 3)}% of the target period and the year's own count gets a weight "
+                       f"{fmt_percent(self.target_deviation_pct)} by month {self.target_months}.")
+        return (f"About {fmt_number(100 * self.estimate, 3)}% of an early deviation survives from month {self.months} "
+                f"to month {self.target_months} ({lvl} CI {fmt_number(100 * self.ci[0], 3)}% to "
+                f"{fmt_number(100 * self.ci[1], 3)}%): the months already counted carry "
+                f"{fmt_number(100 * self.share_ratio, 3)}% of the target period and the year's own count gets a weight "
                 f"of {_wt(self.weight)} ({lvl} CI {_wt(self.weight_ci[0])} to {_wt(self.weight_ci[1])}) against the "
                 f"trend for the rest.{applied}")
 
@@ -1136,11 +1146,11 @@ class YtdChange(Result):
         if self.ytd_change_pct is not None:
             yder = (f", derived: {self.previous_ytd_formula}" if self.previous_ytd_formula else
                     ", derived" if self.previous_ytd_derived else "")
-            ytd = (f" The year-to-date change was {fmt_pct(self.ytd_change_pct)} (against "
+            ytd = (f" The year-to-date change was {fmt_percent(self.ytd_change_pct)} (against "
                    f"{_cnt(self.previous_ytd_count)}{yder}).")
-        return (f"Projected change {fmt_pct(self.estimate)} against {_cnt(self.previous_count)} a year "
+        return (f"Projected change {fmt_percent(self.estimate)} against {_cnt(self.previous_count)} a year "
                 f"earlier ({self.previous_source}{der}); {_level(self.alpha)} prediction interval "
-                f"{fmt_pct(self.ci[0])} to {fmt_pct(self.ci[1])}, which {side}.{ytd}")
+                f"{fmt_percent(self.ci[0])} to {fmt_percent(self.ci[1])}, which {side}.{ytd}")
 
 
 @dataclass(frozen=True)
@@ -1175,9 +1185,9 @@ class YtdProjection(Result):
         return (f"{_cnt(self.ytd_count)} by month {self.months} of {self.year} project to "
                 f"{_cnt(self.estimate)} for the {period} ({lvl} prediction interval "
                 f"{_cnt(self.ci[0])} to {_cnt(self.ci[1])}); the model expects "
-                f"{fmt_num(100 * self.share_months.estimate, 3)}% of the year by month {self.months} "
-                f"({lvl} CI {fmt_num(100 * self.share_months.ci[0], 3)}% to "
-                f"{fmt_num(100 * self.share_months.ci[1], 3)}%), and {fmt_num(100 * self.shrinkage.estimate, 3)}% "
+                f"{fmt_number(100 * self.share_months.estimate, 3)}% of the year by month {self.months} "
+                f"({lvl} CI {fmt_number(100 * self.share_months.ci[0], 3)}% to "
+                f"{fmt_number(100 * self.share_months.ci[1], 3)}%), and {fmt_number(100 * self.shrinkage.estimate, 3)}% "
                 f"of an early deviation survives to month {self.target_months}.{change}")
 
 
@@ -1274,8 +1284,8 @@ def project_ytd(fit: YtdModelFit, year, months, ytd_count, target_months=12, *, 
     ytd_ch = None if prev_ytd is None else 100 * (c / prev_ytd.count - 1)
     if ytd_change_pct is not None and ytd_ch is not None and abs(ytd_ch - ytd_change_pct) > 0.051 \
             and previous_ytd is not None:
-        notes.append(f"the counts give a year-to-date change of {fmt_pct(ytd_ch)}, the published one is "
-                     f"{fmt_pct(ytd_change_pct)}")
+        notes.append(f"the counts give a year-to-date change of {fmt_percent(ytd_ch)}, the published one is "
+                     f"{fmt_percent(ytd_change_pct)}")
     ch_draws = 100 * (draws / np.maximum(prev_draws, 1e-9) - 1)
     change = YtdChange(100 * (point / prev.count - 1), _quantiles(ch_draws, a), prev.count, src, prev.derived,
                        prev.formula, ytd_ch, None if prev_ytd is None else prev_ytd.count,
@@ -1381,14 +1391,14 @@ class YtdBacktest(Result):
         if not self.n_rows:
             return "No release could be backtested."
         sc = self.scores.set_index("method")
-        parts = [f"{m} {fmt_num(sc.loc[m, 'mean_score_by_year'], 4)}" for m in sc.index
+        parts = [f"{m} {fmt_number(sc.loc[m, 'mean_score_by_year'], 4)}" for m in sc.index
                  if math.isfinite(sc.loc[m, "mean_score_by_year"])]
         comp = (f" Mean interval score (lower is better; rows averaged within a year, then over "
                 f"{self.n_common_years} years; {self.n_common} rows where all three have an interval): "
                 + ", ".join(parts) + "." if self.n_common else " No row had intervals from both rivals.")
         return (f"Rolling-origin backtest to month {self.target_months}: the earliest {lvl} interval of "
-                f"{self.covered_years} of {self.n_years} years covered the actual count ({fmt_num(100 * self.estimate, 3)}%, "
-                f"Clopper–Pearson 95% CI {fmt_num(100 * self.ci[0], 3)}% to {fmt_num(100 * self.ci[1], 3)}%); all of a "
+                f"{self.covered_years} of {self.n_years} years covered the actual count ({fmt_number(100 * self.estimate, 3)}%, "
+                f"Clopper–Pearson 95% CI {fmt_number(100 * self.ci[0], 3)}% to {fmt_number(100 * self.ci[1], 3)}%); all of a "
                 f"year's intervals covered in {self.covered_years_all} of {self.n_years} years; "
                 f"{self.rows_covered} of {self.n_rows} rows covered ({self.n_skipped} origins could not be fitted)."
                 + comp)

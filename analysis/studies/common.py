@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from analysis import data
 from analysis.core.paths import DATA_DIR
-from analysis.stats import projection
+from analysis.stats import projection, ytd_model
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
@@ -90,3 +92,54 @@ def ministry_history(data_dir=DATA_DIR, include_derived: bool = True) -> project
         if r.derived:
             derived.add((int(r.year), 12))
     return projection.make_history(dict(sorted(counts.items())), derived, pcts)
+
+
+_DERIVED_FROM = re.compile(r"derived from the (\S+) release")
+
+
+def ministry_releases(data_dir=DATA_DIR, first_year: int | None = None,
+                      include_derived: bool = True) -> tuple[ytd_model.Release, ...]:
+    """The Ministry's cumulative 'injured' counts from January (year-to-date releases and annual totals) as
+    :class:`analysis.stats.ytd_model.Release` records, each with the time it became public.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        The data folder.
+    first_year : int, optional
+        Keep years from this one on (None: every year).
+    include_derived : bool, default True
+        Also the counts back-calculated from a later release's percent change (``derived``, with their formula).
+
+    Returns
+    -------
+    tuple of Release
+        A published figure is public at the end of its period (``year + last_month/12``, the model's default); a
+        derived one when the release it was computed from appeared: "derived from the 2021-01..04 release" is
+        ``2021 + 4/12``, from the annual release of year Y it is ``Y + 1``.
+    """
+    ytd = data.load_national_ytd(data_dir, include_derived=include_derived)
+    ytd = ytd[(ytd["system"] == "ministry") & ytd["preferred"] & (ytd["first_month"] == 1)
+              & (ytd["measure"] == "injured")]
+    ann = data.load_national_annual(data_dir, include_derived=include_derived)
+    ann = ann[(ann["system"] == "ministry") & ann["preferred"] & (ann["measure"] == "injured")]
+    rows = [(r.year, r.last_month, r.value, r.derived, r.formula, r.note, "national_ytd", r.period)
+            for r in ytd.itertuples()]
+    rows += [(r.year, 12, r.value, r.derived, r.formula, r.note, "national_annual", str(r.year))
+             for r in ann.itertuples()]
+    if first_year is not None:
+        rows = [r for r in rows if r[0] >= first_year]
+    available = []
+    for _, _, _, derived, _, note, table, period in rows:
+        if not derived:
+            available.append(None)
+            continue
+        found = _DERIVED_FROM.search(str(note))
+        if found is None:
+            raise ValueError(f"{table} {period}: a derived figure must name the release it comes from in its note "
+                             f"('derived from the <period> release'), got {note!r}")
+        src_year, _, src_last = data.period_months(found.group(1))
+        available.append(src_year + src_last / 12)
+    return ytd_model.make_releases([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                                   derived=[bool(r[3]) for r in rows], available=available,
+                                   formula=[None if pd.isna(r[4]) else str(r[4]) for r in rows])

@@ -49,7 +49,7 @@ STUDIES: dict[str, Entry] = {e.name: e for e in (
           "What do deaths and mass-casualty events do to the picture?",
           data_files=("national_annual", "national_ytd", "events", *_REFERENCE)),
     Entry("ytd", "analysis.studies.ytd", "07_year_to_date_projection",
-          "What does an early-year change imply for the year?",
+          "What does an early-year change imply for the year?", claim=True,
           data_files=("national_annual", "national_ytd", *_REFERENCE)),
     Entry("completeness", "analysis.studies.completeness", "09_reporting_completeness",
           "Fewer injuries, or fewer recorded?",
