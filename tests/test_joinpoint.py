@@ -269,7 +269,7 @@ def _nb(rng, mu, phi, size):
 
 def _rejection_rate(C, test, B=39, alpha=0.05, seed=0):
     y = np.asarray(YEARS, float)
-    _, exceed, _, _, _ = jp._mc_exceedances(C, y, np.zeros(len(y)), 0, 1, B, np.random.default_rng(seed), test, 2, 2)
+    _, exceed, _, _, _ = jp.mc_exceedances(C, y, np.zeros(len(y)), 0, 1, B, np.random.default_rng(seed), test, 2, 2)
     return np.mean((1 + exceed) / (B + 1) <= alpha)
 
 

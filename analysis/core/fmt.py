@@ -39,6 +39,12 @@ def fmt_pct(x: float | None) -> str:
 # ------------------------------------------------------------------------------------------------------------------
 # The reader-facing policy (tables, summary boxes, headlines): no scientific notation, no fractional people,
 # p-values as 0.022 or < 0.001 (never 0), percents signed with the published precision.
+def decimals_of(x: float) -> int:
+    """Decimals a published number was given to, from its shortest text: -16.8 -> 1, 12 -> 0, 0.04 -> 2."""
+    text = f"{x:g}"
+    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
+
+
 def _finite(x) -> bool:
     return x is not None and not (isinstance(x, float) and not math.isfinite(x))
 
@@ -81,8 +87,9 @@ def fmt_percent(x, decimals: int = 1, signed: bool = True) -> str:
     return f"{float(x):+.{decimals}f}%" if signed else f"{float(x):.{decimals}f}%"
 
 
-def fmt_interval(lower, upper, unit: str = "", level: float = 95) -> str:
-    """'95% CI 0.710 to 0.975' in the unit's format ('%' for percents, 'count' for counts, else 3 figures)."""
+def fmt_interval(lower, upper, unit: str = "", level: float = 95, kind: str = "CI") -> str:
+    """'95% CI 0.710 to 0.975' in the unit's format ('%' for percents, 'count' for counts, else 3 figures);
+    ``kind`` 'PI' for a prediction interval."""
     def one(v):
         if unit == "%":
             return fmt_percent(v)
@@ -92,7 +99,7 @@ def fmt_interval(lower, upper, unit: str = "", level: float = 95) -> str:
 
     if lower is None and upper is None:
         return ""
-    return f"{level:g}% CI {one(lower)} to {one(upper)}"
+    return f"{level:g}% {kind} {one(lower)} to {one(upper)}"
 
 
 def fmt_estimate(e) -> str:
@@ -100,7 +107,7 @@ def fmt_estimate(e) -> str:
     unit = getattr(e, "unit", "")
     main = fmt_percent(e.estimate) if unit == "%" else fmt_count(e.estimate) if unit == "count" else \
         fmt_number(e.estimate)
-    ci = fmt_interval(e.lower, e.upper, unit)
+    ci = fmt_interval(e.lower, e.upper, unit, level=getattr(e, "level", 95), kind=getattr(e, "interval", "CI"))
     text = main + (f" ({ci})" if ci else "")
     if e.p_value is not None:
         p = fmt_pvalue(e.p_value)

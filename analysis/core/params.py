@@ -321,7 +321,7 @@ class Params:
 
         for s in cls.specs():
             flags = [f"--{s.name.replace('_', '-')}", *s.info.cli]
-            kw: dict[str, Any] = {"dest": s.name, "help": s.info.help}
+            kw: dict[str, Any] = {"dest": s.name, "help": s.info.help.replace("%", "%%")}  # argparse formats %
             base = s.base
             if base is bool:
                 kw["action"] = argparse.BooleanOptionalAction
@@ -336,7 +336,7 @@ class Params:
                 kw["required"] = True
             else:
                 kw["default"] = s.default
-                kw["help"] += f" (default: {s.default!r})"
+                kw["help"] += f" (default: {s.default!r})".replace("%", "%%")
             if s.optional and base is not bool:
                 kw["help"] += "; 'none' for None"
             parser.add_argument(*flags, **kw)

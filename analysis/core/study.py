@@ -54,6 +54,8 @@ class Estimate:
     model: str = ""
     note: str = ""
     unit: str = ""
+    interval: str = "CI"  # 'CI' (confidence) or 'PI' (prediction)
+    level: float = 95  # percent coverage of the interval
 
     def conf_int(self) -> tuple[float | None, float | None]:
         return self.lower, self.upper

@@ -58,7 +58,7 @@ def key_estimate_html(result: StudyResult) -> str:
         return ""
     from analysis.core.fmt import fmt_estimate
 
-    return f'<p class="kz-key">{escape(e.quantity.capitalize())}: {escape(fmt_estimate(e))}</p>'
+    return f'<p class="kz-key">{escape(e.quantity[:1].upper() + e.quantity[1:])}: {escape(fmt_estimate(e))}</p>'
 
 
 def summary_box_html(result: StudyResult) -> str:

@@ -341,7 +341,7 @@ def write_tables(out_dir: Path, name: str, payload: Mapping[str, Any]) -> list[P
             if old.name not in wanted:
                 old.unlink()
     est = payload.get("estimates") or []
-    cols = ["quantity", "estimate", "lower", "upper", "p_value", "model", "note", "unit"]
+    cols = ["quantity", "estimate", "lower", "upper", "p_value", "model", "note", "unit", "interval", "level"]
     path = out_dir / "results" / f"{name}-estimates.csv"
     written.append(atomic_write_text(path, csv_text(cols, [[e.get(c) for c in cols] for e in est])))
     return written

@@ -13,11 +13,6 @@ from analysis.core.results import Result
 from analysis.stats import compare, consistency, dispersion, power
 
 
-def _decimals_of(x: float) -> int:
-    text = f"{x:g}"
-    return len(text.split(".")[1]) if "." in text else 0
-
-
 @dataclass(frozen=True)
 class DispersionView(Result):
     """One over-dispersion assumption and the comparison under it (a row of the survival table)."""

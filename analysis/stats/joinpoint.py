@@ -655,7 +655,7 @@ def _simulate_null(C, Mu0, df0, B, rng, test):
     return Y.reshape(R * B, n)
 
 
-def _mc_exceedances(C, y, off, k_a, k_b, B, rng, test, e, b):
+def mc_exceedances(C, y, off, k_a, k_b, B, rng, test, e, b):
     """Core of the Monte Carlo test for R series at once (C: (R, n)), so calibration studies run vectorised.
 
     Returns F (R,), exceedances #{F* ≥ F} (R,), the number of simulated counts clipped at 0, and the best null
@@ -678,7 +678,7 @@ def _mc_exceedances(C, y, off, k_a, k_b, B, rng, test, e, b):
 
 
 def _monte_carlo_test(y, c, off, k_a, k_b, B, seed, test, e, b, level) -> JoinpointTest:
-    f_obs, exceed, clipped, ja, jb = _mc_exceedances(
+    f_obs, exceed, clipped, ja, jb = mc_exceedances(
         c[None, :], y, off, k_a, k_b, B, np.random.default_rng(seed), test, e, b
     )
     x = int(exceed[0])
@@ -705,7 +705,7 @@ def _monte_carlo_test(y, c, off, k_a, k_b, B, seed, test, e, b, level) -> Joinpo
 
 def _test_args(n_permutations, seed, test):
     B = validate.positive_int("n_permutations", n_permutations)
-    s = validate.count("seed", seed)
+    s = validate.seed("seed", seed)
     validate.one_of("test", test, TESTS)
     return B, s
 
@@ -919,7 +919,7 @@ def aapc(fit: JoinpointFit, start=None, end=None, n_boot=0, seed=0) -> AAPC:
     if not a < b <= last:
         raise ValueError(f"end must be after start ({a:g}) and at most the last year {last:g}, got {end!r}")
     nb = validate.count("n_boot", n_boot)
-    s = validate.count("seed", seed)
+    s = validate.seed("seed", seed)
     params, cov = np.asarray(fit.params), np.asarray(fit.cov)
     w, L = _aapc_contrast(first, last, fit.joinpoints, len(params), a, b)
     beta = float(L @ params)

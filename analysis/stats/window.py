@@ -16,11 +16,10 @@ import numpy as np
 from scipy import stats
 
 from analysis.core import validate
-from analysis.core.fmt import fmt_count, fmt_number, fmt_percent
+from analysis.core.fmt import decimals_of, fmt_count, fmt_number, fmt_percent
 from analysis.core.results import Result
 from analysis.stats import consistency, dispersion, trend
 from analysis.stats import joinpoint as jp
-from analysis.stats.assess import _decimals_of  # the decimals a published percent was given to (one home)
 from analysis.stats.trend import p_text
 
 
@@ -64,7 +63,7 @@ class WindowAssessment(Result):
         what = "counts" if self.measure == "count" else "rates per 1,000 workers"
         v0, v1 = (fmt_count(self.start_value), fmt_count(self.end_value)) if self.measure == "count" else (
             fmt_number(self.start_value, 3), fmt_number(self.end_value, 3))
-        said = fmt_percent(self.reported_change_pct, _decimals_of(self.reported_change_pct))
+        said = fmt_percent(self.reported_change_pct, decimals_of(self.reported_change_pct))
         cons = (f"The reported {said} {'matches' if self.consistent else 'does NOT match'} the {what} {v0} → {v1} "
                 f"({fmt_percent(self.change_pct)}).")
         if self.rate_change_range is not None and self.measure == "count":
@@ -116,7 +115,7 @@ def assess_window(years, counts, end_year, window_years, reported_change_pct, me
     i0, i1 = years.index(start_year), years.index(int(end_year))
     x0, x1 = counts[i0], counts[i1]
     pct = validate.pct_change("reported_change_pct", reported_change_pct)
-    d = _decimals_of(pct)
+    d = decimals_of(pct)
     w = None if workers is None else [float(v) for v in workers]
     if measure == "rate" and w is None:
         raise ValueError("measure='rate' needs workers for every year")
@@ -242,7 +241,7 @@ def joinpoint_power(mean, years, dispersion=1.0, exposure=None, n_series=400, n_
     y = np.asarray(yrs, dtype=float)
     off = np.zeros(len(y)) if exposure is None else np.log(np.asarray(exposure, dtype=float))
     # the vectorised core of joinpoint_test (tested against it in tests/test_trend.py): all series at once
-    _, exceed, _, _, _ = jp._mc_exceedances(sims[ok].astype(float), y, off, 0, 1, b, rng, "permutation", 2, 2)
+    _, exceed, _, _, _ = jp.mc_exceedances(sims[ok].astype(float), y, off, 0, 1, b, rng, "permutation", 2, 2)
     rejected = int(np.sum((1 + exceed) / (1 + b) <= a))
     ci = stats.binomtest(rejected, n).proportion_ci(0.95, method="exact")
     return JoinpointPower(

@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis import data
 from analysis.core import validate
+from analysis.core.fmt import decimals_of
 from analysis.core.params import Params as _Params
 from analysis.core.params import param
 from analysis.core.paths import DATA_DIR
@@ -100,11 +101,6 @@ def conflicts(data_dir=data.DATA_DIR) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _decimals(x: float) -> int:
-    text = f"{x:g}"
-    return len(text.split(".")[1]) if "." in text else 0
-
-
 def change_checks(data_dir=data.DATA_DIR) -> pd.DataFrame:
     """Published year-on-year percentages beside the percent their own (published) counts give.
 
@@ -115,7 +111,7 @@ def change_checks(data_dir=data.DATA_DIR) -> pd.DataFrame:
     ch = ch[ch["previous_derived"] == False].copy()  # noqa: E712
     exact = 100 * (ch["current"] / ch["previous"] - 1)
     ch["pct_from_counts"] = exact.round(2)
-    ch["matches_when_rounded"] = [abs(e - p) <= 0.5 * 10 ** -_decimals(p) + 1e-9
+    ch["matches_when_rounded"] = [abs(e - p) <= 0.5 * 10 ** -decimals_of(p) + 1e-9
                                   for e, p in zip(exact, ch["pct_published"])]
     return ch.drop(columns=["previous_derived"]).reset_index(drop=True)
 

@@ -40,7 +40,7 @@ class Params(_Params):
     """Parameters of the quarterly-change study (the notebook's ``parameters`` cell mirrors this)."""
 
     current_count: int = param(293, "count in the current period (people injured incl. fatal, or deaths)",
-                               check=validate.count, cli=("--current",))
+                               check=validate.people, cli=("--current",))
     reported_change_pct: float = param(-16.8, "published percent change against the same period a year earlier",
                                        check=validate.pct_change, cli=("--change-pct",))
     period: str = param("2025-Q1", "the release's period (2025-Q1, 2019, 2021-H1, 2021-01..07)",
@@ -48,7 +48,7 @@ class Params(_Params):
     measure: str = param("injured", "what is counted: injured (people injured incl. fatal) or fatal (deaths)",
                          choices=MEASURES)
     previous_count: int | None = param(None, "earlier count if published; None back-calculates it from the percent",
-                                          check=validate.count, cli=("--previous",))
+                                          check=validate.people, cli=("--previous",))
     pct_decimals: int = param(1, "decimals the published percent was rounded to", cli=("--decimals",))
     exposure_ratio: float = param(1.0, "workers now / workers then (1 compares counts; the LFS value is shown)",
                                   check=validate.positive)
@@ -57,9 +57,9 @@ class Params(_Params):
                                               "it (injuries: Ministry annual series with a t reference; deaths: "
                                               "clustering in listed events)", check=validate.positive)
     deaths: int | None = param(40, "deaths in the current period, for an injuries claim (None skips the section)",
-                                  check=validate.count)
+                                  check=validate.people)
     event_deaths: int = param(7, "of which in one mass-casualty event (Zhomart mine, 17 Feb 2025)",
-                              check=validate.count)
+                              check=validate.people)
     deaths_reference_year: int = param(2024, "deaths are compared with this year's Ministry total, scaled to the "
                                              "period's length", check=validate.positive_int,
                                        cli=("--reference-year",))

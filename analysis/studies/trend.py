@@ -27,13 +27,12 @@ import pandas as pd
 
 from analysis import data
 from analysis.core import validate
-from analysis.core.fmt import fmt_count, fmt_number, fmt_percent, fmt_pvalue
+from analysis.core.fmt import decimals_of, fmt_count, fmt_number, fmt_percent, fmt_pvalue
 from analysis.core.params import ParameterError, param
 from analysis.core.params import Params as _Params
 from analysis.core.paths import DATA_DIR
 from analysis.core.study import Estimate, StudyResult, Verdict
 from analysis.stats import joinpoint, window
-from analysis.stats.assess import _decimals_of  # decimals of a published percent (one home)
 from analysis.stats.trend import p_text
 
 NAME = "trend"
@@ -62,7 +61,7 @@ class Params(_Params):
     trend_start: int = param(TREND_START, "first year of the whole-series trend fit (2015 to 2024 has no gaps; "
                                           "earlier years are sparse)", check=validate.positive_int)
     seed: int = param(0, "seed of every Monte Carlo step (permutation test, bootstraps, power simulation)",
-                      check=validate.count)
+                      check=validate.seed)
     n_permutations: int = param(4499, "permutations of the joinpoint test (Joinpoint's default 4499)",
                                 check=validate.positive_int)
     n_boot: int = param(999, "bootstrap replicates of the window's average change with the joinpoint re-estimated "
@@ -191,7 +190,7 @@ class TrendResult(StudyResult):
     @property
     def quantity_note(self) -> str:
         c, r, p = self.count_view, self.rate_view, self.params
-        said = fmt_percent(p.reported_change_pct, _decimals_of(p.reported_change_pct))
+        said = fmt_percent(p.reported_change_pct, decimals_of(p.reported_change_pct))
         lines = [
             f"* **Counts** of people injured: {fmt_count(c.start_value)} in {c.start_year} → "
             f"{fmt_count(c.end_value)} in {c.end_year} = **{fmt_percent(c.change_pct)}** (claim {said}: "
@@ -671,7 +670,7 @@ def claim_text(p: Params, data_dir=DATA_DIR) -> str:
              & (a["value"] == p.reported_change_pct)]
     verb = "fell" if p.reported_change_pct < 0 else "rose"
     said = (f"the injury rate {verb} "
-            f"{fmt_percent(abs(p.reported_change_pct), _decimals_of(p.reported_change_pct), signed=False)} over "
+            f"{fmt_percent(abs(p.reported_change_pct), decimals_of(p.reported_change_pct), signed=False)} over "
             f"{_years_text(p.years)} years ({p.window_start}–{p.end_year})")
     if len(rows):
         src = data.load_sources(data_dir).set_index("source_id").loc[rows["source_id"].iloc[0]]
@@ -682,7 +681,7 @@ def claim_text(p: Params, data_dir=DATA_DIR) -> str:
 def _verdict(p: Params, r: TrendResult) -> Verdict:
     a, c, w = r.assessment, r.count_view, r.window
     yrs = f"{p.window_start}–{p.end_year}"
-    said = fmt_percent(p.reported_change_pct, _decimals_of(p.reported_change_pct))
+    said = fmt_percent(p.reported_change_pct, decimals_of(p.reported_change_pct))
     change = "decline" if p.direction < 0 else "rise"
     quantity = "count of people injured" if p.measure == "count" else "Ministry's injury rate"
     b = w.aapc_broken
@@ -765,7 +764,7 @@ def _verdict(p: Params, r: TrendResult) -> Verdict:
             alt = 100 * (MINISTER_2024 / c.start_value - 1)
             would += (f". With the Minister's {fmt_count(MINISTER_2024)} for 2024 instead of "
                       f"{fmt_count(c.end_value)}, the window's change would be {fmt_percent(alt)}"
-                      + (" and no longer match" if round(alt, _decimals_of(p.reported_change_pct))
+                      + (" and no longer match" if round(alt, decimals_of(p.reported_change_pct))
                          != p.reported_change_pct else ""))
         would += "."
     return Verdict(label=label, headline=headline, summary=" ".join([first, second, third]),
@@ -830,7 +829,7 @@ def run(params: Params, data_dir=DATA_DIR) -> TrendResult:
     fig, alt = _figure_data(p, series, data_dir)
     r = TrendResult(
         params=p, title=title(p), question=(
-            f"Which quantity does the published {fmt_percent(p.reported_change_pct, _decimals_of(p.reported_change_pct))}"
+            f"Which quantity does the published {fmt_percent(p.reported_change_pct, decimals_of(p.reported_change_pct))}"
             f" describe, and do the years {p.window_start}–{p.end_year} show a clear "
             f"{'decline' if p.direction < 0 else 'rise'} of their own, or only the longer trend?"),
         claim=claim_text(p, data_dir),

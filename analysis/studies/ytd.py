@@ -808,11 +808,12 @@ def _verdict(p: Params, r: YtdResult) -> Verdict:
     count_line = (f"{fmt_count(p.ytd_count)} people injured in {common.period_text(p.period)} point to about "
                   f"{fmt_count(pr.estimate)} for {target} (likely range {fmt_count(pr.ci[0])} to "
                   f"{fmt_count(pr.ci[1])})")
+    level = 100 * (1 - p.alpha)
     key = Estimate(f"projected count to month {p.target_months}", pr.estimate, *pr.ci, None, ym.MODEL,
-                   note=f"{p.level} prediction interval", unit="count")
+                   note=f"{p.level} prediction interval", unit="count", interval="PI", level=level)
     if ch is not None:
-        key = Estimate(f"projected change of {target} against {p.year - 1} ({p.level} prediction interval)",
-                       ch.estimate, *ch.ci, None, ym.MODEL, note=f"against {fmt_count(ch.previous_count)}", unit="%")
+        key = Estimate(f"projected change of {target} against {p.year - 1}", ch.estimate, *ch.ci, None, ym.MODEL,
+                       note=f"against {fmt_count(ch.previous_count)}", unit="%", interval="PI", level=level)
         count_line += f", {fmt_percent(ch.estimate)} against {fmt_count(ch.previous_count)} in {_before(p)}"
     alts = [row for row in r.sensitivity_rows if row.get("status") == "ok"]
     word = "drop" if r.direction < 0 else "rise"
