@@ -178,7 +178,8 @@ class ChangeAssessment(Result):
                    + (f"; without {', '.join(map(str, self.leave_one_out_flips))} the verdict would change."
                       if self.leave_one_out_flips else "; no single year changes the verdict."))
         flip = self.flip_text
-        mdr = (f"With about {fmt_count(self.previous_count)} events, 80% power needs a true change of "
+        mdr = "" if not math.isfinite(self.min_detectable_change_pct) else (
+               f"With about {fmt_count(self.previous_count)} events, 80% power needs a true change of "
                f"{fmt_percent(self.min_detectable_change_pct)} or more under Poisson"
                + (f", {fmt_percent(self.min_detectable_change_pct_overdispersed)} under φ = "
                   f"{fmt_number(self.dispersion)}" if self.min_detectable_change_pct_overdispersed is not None else "")
@@ -194,8 +195,8 @@ class ChangeAssessment(Result):
                     f"assumed (φ = {fmt_number(self.dispersion)}).")
         else:
             call = "Verdict: not supported — the change is within chance variation."
-        return " ".join([f"{fmt_count(self.current_count)} vs {fmt_count(self.previous_count)} ({base}).", cons, exact,
-                         od, self.survives_text, flip, mdr, call])
+        return " ".join(s for s in [f"{fmt_count(self.current_count)} vs {fmt_count(self.previous_count)} ({base}).",
+                                    cons, exact, od, self.survives_text, flip, mdr, call] if s)
 
 
 def _loo_rows(c, prev, e, alpha, counts, years):
@@ -213,7 +214,7 @@ def _loo_rows(c, prev, e, alpha, counts, years):
 
 def assess_change(current_count, reported_change_pct, previous_count=None, pct_decimals=1, exposure_ratio=1.0,
                   alpha=0.05, dispersion_value=None, annual_counts=None, annual_years=None, *, dispersion_df=None,
-                  dispersion_source=None, extra_dispersions=()) -> ChangeAssessment:
+                  dispersion_source=None, extra_dispersions=(), detail=True) -> ChangeAssessment:
     """Assess 'count c, down p% on a year earlier': back-calculate, check, test exactly and under over-dispersion.
 
     Parameters
@@ -242,6 +243,10 @@ def assess_change(current_count, reported_change_pct, previous_count=None, pct_d
         Where a given ``dispersion_value`` comes from (named in the verdict).
     extra_dispersions : iterable of (name, φ, df or None)
         Further dispersion assumptions to report (the survival table).
+    detail : bool
+        False skips what only one claim's own report shows (negative-binomial views, leave-one-year-out φ, the
+        dispersion table, power and minimum detectable change): the claims audit runs every published claim through
+        the same tests at a fraction of the cost. The tests, the dispersion and the verdict label are unchanged.
 
     Returns
     -------
@@ -298,6 +303,7 @@ def assess_change(current_count, reported_change_pct, previous_count=None, pct_d
         source = (f"Pearson χ²/df of a log-linear Poisson GLM on the annual counts {min(yrs)}–{max(yrs)}, "
                   f"{est.df_resid} residual df, carried unchanged to this period"
                   + ("" if phi_hat > 1 else f"; the estimate {fmt_number(phi_hat)} is at most 1, so Poisson"))
+    if dispersion_value is None and detail:
         nb = dispersion.negbin_dispersion(annual_counts, annual_years)
         a_mm, a_ml = nb.alpha_moments, nb.alpha_ml
         phi_nb, phi_nb_ml = max(1.0, nb.phi_at(prev)), max(1.0, nb.phi_at(prev, "ml"))
@@ -306,7 +312,7 @@ def assess_change(current_count, reported_change_pct, previous_count=None, pct_d
                                      "size", c, prev, phi_nb, e, alpha, nb_df))
         views.append(dispersion_view(f"negative binomial, α by maximum likelihood, φ = {fmt_number(phi_nb_ml)}",
                                      c, prev, phi_nb_ml, e, alpha, est.df_resid if phi_nb_ml > 1 else None))
-        if len(yrs) >= 4:
+        if len(annual_years) >= 4:
             loo, loo_rows = _loo_rows(c, prev, e, alpha, annual_counts, annual_years)
             loo_range = loo.range
     for name, f_x, df_x in extra_dispersions:
@@ -314,18 +320,22 @@ def assess_change(current_count, reported_change_pct, previous_count=None, pct_d
     q = compare.compare_quasi(c, prev, phi, e, alpha, df)
     if loo_rows:
         loo_flips = [r["year_left_out"] for r in loo_rows if r["significant"] != q.significant]
-    phis = sorted(set(compare.DEFAULT_PHIS) | {round(phi, 3)} | ({round(phi_nb, 3)} if phi_nb else set()))
-    t_known = compare.dispersion_table(c, prev, e, tuple(phis), alpha)
-    table = [{"phi": f, "p_value": pn, "significant": pn <= alpha} for f, pn in zip(t_known.phis, t_known.p_values)]
-    if df is not None:
-        t_est = compare.dispersion_table(c, prev, e, tuple(phis), alpha, df)
-        for row, pt in zip(table, t_est.p_values):
-            row.update({"p_value_t": pt, "significant_t": pt <= alpha})
-    mdr = power.minimum_detectable_ratio(prev, e, alpha=alpha)
-    mdr_od = power.minimum_detectable_ratio(prev, e, alpha=alpha, phi=phi, df=df) if (phi > 1 or df) else None
-    pw = power.power_ratio(cmp.estimate, prev, e, alpha=alpha)
-    pw_od = (power.normal_power(cmp.estimate, prev, e, alpha, phi, df) if math.isfinite(cmp.estimate)
-             and cmp.estimate > 0 else float("nan"))
+    table, mdr_est, mdr_pct, mdr_od, pw_est, pw_od = [], math.nan, math.nan, None, math.nan, math.nan
+    if detail:
+        phis = sorted(set(compare.DEFAULT_PHIS) | {round(phi, 3)} | ({round(phi_nb, 3)} if phi_nb else set()))
+        t_known = compare.dispersion_table(c, prev, e, tuple(phis), alpha)
+        table = [{"phi": f, "p_value": pn, "significant": pn <= alpha}
+                 for f, pn in zip(t_known.phis, t_known.p_values)]
+        if df is not None:
+            t_est = compare.dispersion_table(c, prev, e, tuple(phis), alpha, df)
+            for row, pt in zip(table, t_est.p_values):
+                row.update({"p_value_t": pt, "significant_t": pt <= alpha})
+        mdr = power.minimum_detectable_ratio(prev, e, alpha=alpha)
+        mdr_est, mdr_pct = mdr.estimate, mdr.pct_change
+        mdr_od = power.minimum_detectable_ratio(prev, e, alpha=alpha, phi=phi, df=df) if (phi > 1 or df) else None
+        pw_est = power.power_ratio(cmp.estimate, prev, e, alpha=alpha).estimate
+        pw_od = (power.normal_power(cmp.estimate, prev, e, alpha, phi, df) if math.isfinite(cmp.estimate)
+                 and cmp.estimate > 0 else float("nan"))
     return ChangeAssessment(
         current_count=c, reported_change_pct=pct, previous_stated=previous_count,
         implied_previous_counts=list(back.baselines), previous_count=prev, previous_derived=derived,
@@ -341,10 +351,10 @@ def assess_change(current_count, reported_change_pct, previous_count=None, pct_d
         p_value_overdispersed_nb=views[0].p_value if phi_nb is not None else None,
         dispersion_to_lose_significance=q.phi_flip, dispersion_to_lose_significance_normal=q.phi_flip_normal,
         dispersion_table=table, leave_one_out=loo_rows, leave_one_out_range=loo_range, leave_one_out_flips=loo_flips,
-        views=views, min_detectable_ratio=mdr.estimate, min_detectable_change_pct=mdr.pct_change,
+        views=views, min_detectable_ratio=mdr_est, min_detectable_change_pct=mdr_pct,
         min_detectable_ratio_overdispersed=None if mdr_od is None else mdr_od.estimate,
         min_detectable_change_pct_overdispersed=None if mdr_od is None else mdr_od.pct_change,
-        power_for_observed_ratio=pw.estimate, power_for_observed_ratio_overdispersed=pw_od, notes=notes)
+        power_for_observed_ratio=pw_est, power_for_observed_ratio_overdispersed=pw_od, notes=notes)
 
 
 @dataclass(frozen=True)

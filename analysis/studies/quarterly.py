@@ -29,9 +29,11 @@ from analysis.studies import common, fatalities
 
 NAME = "quarterly"
 NOTEBOOK = "02_quarterly_change"
-MEASURES = ("injured", "fatal")
-_NOUN = {"injured": "workplace injuries", "fatal": "workplace deaths"}
-_PEOPLE = {"injured": "people injured at work (including fatal)", "fatal": "people killed at work"}
+MEASURES = ("injured", "fatal", "victims")
+SYSTEMS = ("ministry", "bns")
+_NOUN = {"injured": "workplace injuries", "fatal": "workplace deaths", "victims": "workplace injuries (BNS victims)"}
+_PEOPLE = {"injured": "people injured at work (including fatal)", "fatal": "people killed at work",
+           "victims": "victims of accidents at work (BNS, at least one day's incapacity, including fatal)"}
 TREND_FIRST_YEAR = 2015  # the Ministry's annual series has no gaps from 2015 on (2017 and 2023 derived)
 
 
@@ -45,8 +47,10 @@ class Params(_Params):
                                        check=validate.pct_change, cli=("--change-pct",))
     period: str = param("2025-Q1", "the release's period (2025-Q1, 2019, 2021-H1, 2021-01..07)",
                         check=common.check_period, cli_required=True)
-    measure: str = param("injured", "what is counted: injured (people injured incl. fatal) or fatal (deaths)",
+    measure: str = param("injured", "what is counted: injured (Ministry, incl. fatal), fatal (deaths) or victims (BNS)",
                          choices=MEASURES)
+    system: str = param("ministry", "who published it: ministry (labour inspection) or bns (statistics bureau)",
+                        choices=SYSTEMS)
     previous_count: int | None = param(None, "earlier count if published; None back-calculates it from the percent",
                                           check=validate.people, cli=("--previous",))
     pct_decimals: int = param(1, "decimals the published percent was rounded to", cli=("--decimals",))
@@ -65,6 +69,9 @@ class Params(_Params):
                                        cli=("--reference-year",))
 
     def check(self) -> None:
+        if (self.measure, self.system) in (("injured", "bns"), ("victims", "ministry")):
+            raise ValueError(f"measure {self.measure!r} is not counted by system {self.system!r} (the Ministry counts "
+                             "'injured', the BNS 'victims'; both count 'fatal')")
         if not 0 <= self.pct_decimals <= 3:
             raise ValueError(f"pct_decimals must be an integer from 0 to 3, got {self.pct_decimals!r}")
         if self.dispersion is not None and self.dispersion < 1:
@@ -284,9 +291,9 @@ class QuarterlyResult(StudyResult):
 
 
 # ---------------------------------------------------------------------------------------------------------- run
-def annual_series(measure: str = "injured", data_dir=DATA_DIR) -> pd.Series:
-    """The Ministry's annual series from 2015 (the years the dispersion is estimated from)."""
-    s = data.national_series("ministry", measure, data_dir=data_dir)
+def annual_series(measure: str = "injured", data_dir=DATA_DIR, system: str = "ministry") -> pd.Series:
+    """The annual series from 2015 (the years the dispersion is estimated from)."""
+    s = data.national_series(system, measure, data_dir=data_dir)
     return s[s.index >= TREND_FIRST_YEAR]
 
 
@@ -440,7 +447,8 @@ def _verdict(p: Params, a: assess.ChangeAssessment) -> Verdict:
                    "exact conditional binomial (Poisson)", unit="%")
     noun = _NOUN[p.measure]
     variation = ("the clustering of deaths in accidents that kill several people at once" if p.measure == "fatal"
-                 and p.dispersion is None else "the year-to-year variation the Ministry's own series shows")
+                 and p.dispersion is None else
+                 f"the year-to-year variation the {'Ministry' if p.system == 'ministry' else 'BNS'}'s own series shows")
     if not a.consistent:
         label = "inconsistent"
         headline = (f"The published {p.reported_change_pct:+g}% does not match the counts {fmt_count(p.current_count)} and "
@@ -561,6 +569,35 @@ def deaths_dispersion_curve(x1: int, x0: int, e: float, alpha: float, df: int | 
     return out.rename(columns={"phi": "φ", "p_value": "p-value"})[["φ", "p-value", "reference"]]
 
 
+def assess_claim(params: Params, data_dir=DATA_DIR, *, detail: bool = True):
+    """The claim's assessment and verdict, without the report's other views (the claims audit calls this).
+
+    Parameters
+    ----------
+    params : Params
+    data_dir : path, optional
+    detail : bool
+        False skips the views only one claim's report shows (see ``assess.assess_change``); the tests, the
+        dispersion and the label are the same.
+
+    Returns
+    -------
+    tuple
+        ``(assessment, verdict, cluster, deaths_trend)``: the :class:`assess.ChangeAssessment`, the
+        :class:`Verdict`, and the deaths' clustering and trend dispersions when they were needed (else None).
+    """
+    p = params
+    annual = annual_series(p.measure, data_dir, p.system)
+    needs_deaths = p.measure == "fatal" or p.shows_deaths
+    cluster = fatalities.deaths_dispersion(p.system, data_dir) if needs_deaths else None
+    deaths_trend = (dispersion.estimate_dispersion(annual.to_numpy(), annual.index.to_numpy())
+                    if p.measure == "fatal" else None)
+    disp = _dispersion_args(p, annual, cluster, deaths_trend)
+    a = assess.assess_change(p.current_count, p.reported_change_pct, p.previous_count, p.pct_decimals,
+                             p.exposure_ratio, p.alpha, detail=detail, **disp)
+    return a, _verdict(p, a), cluster, deaths_trend
+
+
 def run(params: Params, data_dir=DATA_DIR) -> QuarterlyResult:
     """Run the study.
 
@@ -576,18 +613,11 @@ def run(params: Params, data_dir=DATA_DIR) -> QuarterlyResult:
     QuarterlyResult
     """
     p = params
-    annual = annual_series(p.measure, data_dir)
-    rows = common.national_rows([p.period, p.previous_period], measures=[
+    rows = common.national_rows([p.period, p.previous_period], system=p.system, measures=[
         p.measure, f"{p.measure}_pct_change_yoy", "rate_per_1000", *(["fatal", "fatal_pct_change_yoy"]
                                                                       if p.measure == "injured" else [])],
         data_dir=data_dir)
-    needs_deaths = p.measure == "fatal" or p.shows_deaths
-    cluster = fatalities.deaths_dispersion("ministry", data_dir) if needs_deaths else None
-    deaths_trend = (dispersion.estimate_dispersion(annual.to_numpy(), annual.index.to_numpy())
-                    if p.measure == "fatal" else None)
-    disp = _dispersion_args(p, annual, cluster, deaths_trend)
-    a = assess.assess_change(p.current_count, p.reported_change_pct, p.previous_count, p.pct_decimals,
-                             p.exposure_ratio, p.alpha, **disp)
+    a, verdict, cluster, deaths_trend = assess_claim(p, data_dir)
     grid = deaths_dispersion_curve(p.current_count, a.previous_count, p.exposure_ratio, p.alpha, a.dispersion_df)
     ratios = np.round(np.linspace(0.6, 1.0, 41), 3)
     pw = pd.DataFrame({"true ratio": ratios,
@@ -619,7 +649,7 @@ def run(params: Params, data_dir=DATA_DIR) -> QuarterlyResult:
         params=p, title=title(p), question=(
             f"Could a change of {p.reported_change_pct:+g}% in {_NOUN[p.measure]} arise by chance from the "
             f"year-to-year variation of a count of this size, and is the claim internally consistent?"),
-        claim=claim_text(p, rows, prev_src), verdict=_verdict(p, a),
+        claim=claim_text(p, rows, prev_src), verdict=verdict,
         estimates=estimates, caveats=_caveats(p, prev_src, a), assessment=a, previous_source=prev_src,
         sources=rows.drop(columns=["source_id"]).reset_index(drop=True), dispersion_curve=grid, power_curve=pw,
         exposure_suggested=suggested, exposure_note=exposure_note, exposure_view=exposure_view,

@@ -205,7 +205,7 @@ def _fit_releases(p: Params, data_rel: tuple[ym.Release, ...], prev: PreviousYtd
 
 
 @functools.lru_cache(maxsize=8)
-def _backtest(releases: tuple[ym.Release, ...], target: int, alpha: float, seed: int) -> ym.YtdBacktest:
+def backtest(releases: tuple[ym.Release, ...], target: int, alpha: float, seed: int) -> ym.YtdBacktest:
     """The rolling-origin backtest (cached on the releases themselves: it depends on nothing else)."""
     return ym.backtest_ytd(releases, target, alpha=alpha, n_draws=BACKTEST_DRAWS, seed=seed)
 
@@ -1016,7 +1016,7 @@ def run(params: Params, data_dir=DATA_DIR) -> YtdResult:
         fit=fit, projection=headline, milestones=milestones, previous=prev,
         data_count=None if own is None or own.derived else own.count,
         year_counts={r.last_month: r.count for r in data_all if r.year == p.year}, direction=direction,
-        backtest=_backtest(data_rel, p.target_months, p.alpha, p.seed),
+        backtest=backtest(data_rel, p.target_months, p.alpha, p.seed),
         sensitivity_rows=tuple(_sensitivity(p, data_all, data_rel, prev, direction)),
         decisive=tuple(_decisive(fit, p, None if prev_target is None else float(prev_target.count), point_at)),
         shares=shares, share_points=_share_points(fit), shrinkage_curve=_shrinkage_curve(fit, p),
