@@ -216,3 +216,15 @@ def test_claim_checker_bad_arguments(args, needle):
     proc = subprocess.run([sys.executable, "-m", "analysis.claims", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert proc.returncode == 2 and needle in proc.stderr
+
+
+def test_seasonal_view_uses_the_year_to_date_model_without_the_two_years_compared():
+    from analysis.stats import ytd_model
+    from analysis.studies import common, ytd
+
+    r = quarterly.run(quarterly.Params())
+    rel = [x for x in common.ministry_releases(first_year=ytd.FIRST_YEAR) if x.year not in (2024, 2025)]
+    share = ytd_model.seasonal_share(ytd_model.fit_ytd_model(rel), 3)
+    assert r.seasonal.typical_share == pytest.approx(share.estimate, rel=1e-9)
+    assert r.seasonal.previous_share == pytest.approx(352 / 1408)
+    assert r.seasonal.p_value_vs_expected == pytest.approx(stats.poisson.cdf(293, share.estimate * 1408) * 2, rel=0.2)

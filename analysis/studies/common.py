@@ -8,7 +8,7 @@ import pandas as pd
 
 from analysis import data
 from analysis.core.paths import DATA_DIR
-from analysis.stats import projection, ytd_model
+from analysis.stats import ytd_model
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
@@ -69,29 +69,6 @@ def national_rows(periods, system: str = "ministry", measures=None, data_dir=DAT
         rows[col] = rows["source_id"].map(sources[col])
     return rows[["period", "measure", "value", "preferred", "derived", "formula", "publisher", "url", "quote",
                  "source_id"]].reset_index(drop=True)
-
-
-def ministry_history(data_dir=DATA_DIR, include_derived: bool = True) -> projection.History:
-    """Ministry 'injured' cumulative releases from January (annual totals as month 12), as a ``projection.History``."""
-    ytd = data.load_national_ytd(data_dir, include_derived=include_derived)
-    ytd = ytd[(ytd["system"] == "ministry") & ytd["preferred"] & (ytd["first_month"] == 1)]
-    ann = data.load_national_annual(data_dir, include_derived=include_derived)
-    ann = ann[(ann["system"] == "ministry") & (ann["measure"] == "injured") & ann["preferred"]]
-    counts: dict[int, dict[int, float]] = {}
-    pcts: dict[int, dict[int, float]] = {}
-    derived = set()
-    for r in ytd.itertuples():
-        if r.measure == "injured":
-            counts.setdefault(int(r.year), {})[int(r.last_month)] = float(r.value)
-            if r.derived:
-                derived.add((int(r.year), int(r.last_month)))
-        elif r.measure == "injured_pct_change_yoy":
-            pcts.setdefault(int(r.year), {})[int(r.last_month)] = float(r.value)
-    for r in ann.itertuples():
-        counts.setdefault(int(r.year), {})[12] = float(r.value)
-        if r.derived:
-            derived.add((int(r.year), 12))
-    return projection.make_history(dict(sorted(counts.items())), derived, pcts)
 
 
 _DERIVED_FROM = re.compile(r"derived from the (\S+) release")

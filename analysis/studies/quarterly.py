@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis import data
 from analysis.core import validate
@@ -24,8 +25,8 @@ from analysis.core.params import Params as _Params
 from analysis.core.params import param
 from analysis.core.paths import DATA_DIR
 from analysis.core.study import Estimate, StudyResult, Verdict
-from analysis.stats import assess, compare, dispersion, power, projection, rates
-from analysis.studies import common, fatalities
+from analysis.stats import assess, compare, dispersion, power, rates, ytd_model
+from analysis.studies import common, fatalities, ytd
 
 NAME = "quarterly"
 NOTEBOOK = "02_quarterly_change"
@@ -352,10 +353,20 @@ def _seasonal(p: Params, a: assess.ChangeAssessment, annual_all: pd.Series, data
     if p.measure != "injured" or p.months >= 12 or prev_year not in annual_all.index:
         return None, ("A full-year claim, a deaths claim, or no annual total for the earlier period's year: the "
                       "seasonal view is skipped.")
-    share = projection.share_at(projection.seasonal_shares(common.ministry_history(data_dir)), p.months)
-    s = assess.seasonal_baseline(p.current_count, a.previous_count, float(annual_all[prev_year]), share.mean,
-                                 share.se, f"{share.source}: {share.note}", p.alpha)
+    share = typical_share(p.months, exclude=(prev_year, prev_year + 1), data_dir=data_dir, alpha=p.alpha)
+    z = stats.norm.isf(p.alpha / 2)
+    se = (share.ci[1] - share.ci[0]) / (2 * z)  # the interval is a percentile one; its half-width in SE units
+    s = assess.seasonal_baseline(p.current_count, a.previous_count, float(annual_all[prev_year]), share.estimate,
+                                 se, "the year-to-date model's seasonal curve, fitted without the two years compared",
+                                 p.alpha)
     return s, s.verdict
+
+
+def typical_share(months: int, *, exclude=(), data_dir=DATA_DIR, alpha: float = 0.05) -> ytd_model.SeasonalShare:
+    """The share of the year's count reached by the end of ``months``, from the year-to-date model of all the
+    Ministry's cumulative releases from 2015 (the same model as study 07), fitted without the years ``exclude``."""
+    rel = tuple(r for r in common.ministry_releases(data_dir, first_year=ytd.FIRST_YEAR) if r.year not in exclude)
+    return ytd_model.seasonal_share(ytd_model.fit_ytd_model(rel, alpha=alpha), months, alpha=alpha)
 
 
 def _deaths(p: Params, cluster, data_dir):
@@ -554,7 +565,8 @@ def _caveats(p: Params, previous_source: str, a: assess.ChangeAssessment) -> tup
                "BNS counts victims with one lost working day and its non-fatal counts are 40–80% higher (see the data "
                "overview). Nothing here mixes the two.")
     if p.months < 12 and p.measure == "injured":
-        out.append("The seasonal view rests on very few past releases and an interpolated share for short periods.")
+        out.append("The seasonal view rests on the year-to-date model's seasonal curve, informed by the within-year "
+                   "splits of about ten years; few of them published a count this early in the year.")
     return tuple(out)
 
 
