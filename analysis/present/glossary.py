@@ -146,6 +146,9 @@ REFERENCES: tuple[Reference, ...] = (
               "Tashman, L. J. (2000). Out-of-sample tests of forecasting accuracy: an analysis and review. "
               "International Journal of Forecasting, 16(4), 437–450.",
               "10.1016/S0169-2070(00)00065-0"),
+    Reference("korn1998", "Korn & Graubard (1998)",
+              "Korn, E. L., & Graubard, B. I. (1998). Confidence intervals for proportions with small expected number "
+              "of positive counts estimated from survey data. Survey Methodology, 24(2), 193–201.", None),
     Reference("gneiting2007", "Gneiting & Raftery (2007)",
               "Gneiting, T., & Raftery, A. E. (2007). Strictly proper scoring rules, prediction, and estimation. "
               "Journal of the American Statistical Association, 102(477), 359–378.",
@@ -284,9 +287,36 @@ TERMS: tuple[Term, ...] = (
          "Another model for counts that vary more than chance, in which the extra variance grows with the square "
          "of the average, so large counts get proportionally more of it. α (alpha) = 0 is the pure-chance "
          "Poisson model; the reports use it as a second view of over-dispersion next to φ.",
-         technical="NB2: Var(Y) = μ + α·μ², α by maximum likelihood (statsmodels).",
+         technical="NB2: Var(Y) = μ + α·μ²; α by moments (the headline: the same Pearson principle as φ, and "
+                   "with ten annual points the maximum-likelihood α is biased towards 0) and by maximum likelihood "
+                   "(statsmodels), both shown.",
          refs=("cameron2013",), aliases=("negative binomial", "negative binomial α", "NB", "NB2", "NB α"),
          see_also=("over-dispersion",)),
+    Term("t reference (estimated φ)", "t-reference", "dispersion",
+         "When φ is itself estimated from a handful of annual counts, it is uncertain, and a test that treats it as "
+         "known is too confident. The reports then judge the test statistic against a Student t distribution with "
+         "as many degrees of freedom as the estimate rests on, which makes p-values larger and intervals wider; "
+         "the 'normal plug-in' that treats φ as known is shown beside it.",
+         technical="z = (x₁ − e·x₀)/√(φ̂·e·(x₁ + x₀)) referred to t_k (equivalently F(1, k)), k the residual df "
+                   "of the GLM φ̂ comes from.",
+         refs=("mccullagh1989",), aliases=("t reference", "Student t reference", "normal plug-in", "F reference"),
+         see_also=("over-dispersion", "quasi-poisson")),
+    Term("Cluster φ and trend φ", "cluster-phi", "dispersion",
+         "Deaths vary more than chance for a reason of their own: one mine collapse can kill several people at "
+         "once. The cluster φ measures that from the list of mass-casualty accidents (deaths counted in events of "
+         "several); the trend φ measures how much annual deaths scatter around their trend. Each deaths verdict "
+         "names which one it uses.",
+         technical="Compound Poisson: φ = E[K²]/E[K] over the sizes K of the death clusters (unlisted deaths as "
+                   "clusters of one).",
+         aliases=("cluster phi", "trend phi", "compound Poisson", "clustering"),
+         see_also=("over-dispersion",)),
+    Term("Year-to-year variation interval", "year-to-year-variation-interval", "dispersion",
+         "An interval for a sector's share of the injured that allows for how much that share moved between "
+         "years, not only for chance within one year: the share's interval as if the injured were fewer by a "
+         "factor φ, with a t adjustment for the few years φ rests on.",
+         technical="Clopper–Pearson on the effective sample n/φ with Korn–Graubard's t correction.",
+         refs=("korn1998", "clopper1934"), aliases=("effective sample", "Korn-Graubard interval"),
+         see_also=("clopper-pearson-interval", "over-dispersion", "relative-risk")),
     # --- many regions or sectors at once ------------------------------------------------------------------
     Term("Multiple comparisons", "multiple-comparisons", "many",
          "When many comparisons are made at once, such as 20 regions each against the national rate, some will "
@@ -364,10 +394,12 @@ TERMS: tuple[Term, ...] = (
          see_also=("apc", "aapc")),
     # --- projections and their checks ---------------------------------------------------------------------
     Term("Seasonal share", "seasonal-share", "forecasts",
-         "The fraction of a year's injuries that past years had recorded by a given month, roughly a fifth by "
-         "the end of March. The year-to-date projection divides this year's count so far by that share, and how "
-         "much the share varied between past years is part of the projection's uncertainty.",
-         aliases=("seasonal shares", "year-to-date share", "ratio projection"),
+         "The fraction of a year's injuries recorded by a given month, a little over a fifth by the end of March. "
+         "The year-to-date model learns it from every cumulative release at once (a smooth curve over the "
+         "months, fitted together with each year's level), and the projection carries its uncertainty.",
+         technical="S(m) = Σ_{k≤m} λ_k / Σ_{k≤12} λ_k with log λ a low-order harmonic series in the month; fitted by "
+                   "maximum quasi-likelihood with the year levels (Poisson–gamma across years, φ within years).",
+         aliases=("seasonal shares", "year-to-date share", "seasonal curve", "S(m)"),
          see_also=("confidence-vs-prediction-interval", "rolling-origin-backtest")),
     Term("Rolling-origin backtest", "rolling-origin-backtest", "forecasts",
          "A check of a forecasting method on the past: stand at an earlier date (the origin), forecast with only "
