@@ -735,7 +735,8 @@ def _headline(changes: pd.DataFrame, alpha: float) -> tuple[str, str]:
     if len(sig) == 0:
         head = "No year-on-year change in deaths is beyond chance, even under a pure Poisson model."
     elif n_holm == 0:
-        head = (f"{len(sig)} of {len(changes)} year-on-year changes in deaths look significant alone, none after "
+        head = (f"{len(sig)} of {len(changes)} year-on-year changes in deaths {'looks' if len(sig) == 1 else 'look'} "
+                f"significant alone, none after "
                 "allowing for the number of comparisons, and none once deaths coming in clusters are allowed for.")
     elif n_disp == 0:
         head = (f"{n_holm} of {len(changes)} year-on-year changes in deaths remain significant after Holm adjustment "

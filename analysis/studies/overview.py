@@ -298,7 +298,9 @@ def run(params: Params, data_dir=DATA_DIR) -> OverviewResult:
     n_figures = sum(len(t[k]) for k in FIGURE_FILES)
     gap = side["nonfatal_gap_pct"].dropna()
     fgap = side["fatal_gap_pct"].dropna()
-    facts = {"n_figures": n_figures, "n_pages": t["sources"]["url"].nunique(), "n_derived": len(der),
+    used = pd.concat([t[k]["source_id"] for k in FIGURE_FILES])
+    pages = t["sources"].loc[t["sources"]["source_id"].isin(used), "url"].nunique()
+    facts = {"n_figures": n_figures, "n_pages": pages, "n_derived": len(der),
              "gap": (gap.min(), gap.max()), "fatal_gap": (fgap.min(), fgap.max()), "n_conflicts": len(conf),
              "n_bad": int((~checks["matches_when_rounded"]).sum())}
     return OverviewResult(
