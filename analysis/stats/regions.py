@@ -846,8 +846,62 @@ def assess_regions(observed, exposure=None, total: int | None = None, alpha: flo
                             exp, tests, funnel, shrink, ranks, unpub)
 
 
+# --------------------------------------------------------------------------------------------------------
+# persistence of a unit's share across releases
+
+
+@dataclass(frozen=True)
+class ShareTest(Result):
+    """Pearson chi-square test that a unit's share of the national count is the same in every release."""
+
+    counts: tuple[int, ...]
+    totals: tuple[int, ...]
+    shares: tuple[float, ...]
+    pooled_share: float
+    chi2: float
+    df: int
+    p_value: float
+    method: str = "Pearson chi-square test of homogeneity (binomial within release; no continuity correction)"
+
+    @property
+    def verdict(self) -> str:
+        return (f"{self.method}: shares {_fmt(100 * min(self.shares), 1)}-{_fmt(100 * max(self.shares), 1)}% over "
+                f"{len(self.counts)} releases (pooled {_fmt(100 * self.pooled_share, 1)}%), chi-square "
+                f"{_fmt(self.chi2)} on {self.df} df, p = {_fmt_p(self.p_value)}.")
+
+
+def constant_share_test(counts, totals) -> ShareTest:
+    """Test that ``counts[r] / totals[r]`` is the same share in every release ``r``.
+
+    Parameters
+    ----------
+    counts : sequence of int
+        The unit's count in each release.
+    totals : sequence of int
+        The national count of the same release (each at least the unit's count).
+
+    Returns
+    -------
+    ShareTest
+        Pearson chi-square of the 2 x R table (unit, rest) x release (``scipy.stats.chi2_contingency``,
+        no continuity correction).
+    """
+    _, c = _counts("counts", counts)
+    _, t = _counts("totals", totals)
+    if len(c) != len(t):
+        raise ValueError(f"totals must have one value per count ({len(c)}), got {len(t)}")
+    if len(c) < 2:
+        raise ValueError(f"counts must cover at least 2 releases, got {len(c)}")
+    if (t < c).any() or (t <= 0).any():
+        raise ValueError(f"totals must be positive and at least the counts, got totals {t.tolist()} for counts "
+                         f"{c.tolist()}")
+    chi2, p, df, _ = stats.chi2_contingency(np.column_stack([c, t - c]), correction=False)
+    return ShareTest(tuple(int(x) for x in c), tuple(int(x) for x in t), tuple(float(x) for x in c / t),
+                     float(c.sum() / t.sum()), float(chi2), int(df), float(p))
+
+
 __all__ = [
     "KZ_FIRST_LEVEL_UNITS", "ExpectedCounts", "FunnelResult", "PoissonTests", "RankResult", "RegionAssessment",
-    "ShrinkageResult", "UnpublishedBounds", "assess_regions", "eb_shrinkage", "expected_counts", "funnel_limits",
-    "poisson_tests", "rank_intervals", "unpublished_bounds",
+    "ShareTest", "ShrinkageResult", "UnpublishedBounds", "assess_regions", "constant_share_test", "eb_shrinkage",
+    "expected_counts", "funnel_limits", "poisson_tests", "rank_intervals", "unpublished_bounds",
 ]

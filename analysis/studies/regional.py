@@ -1,13 +1,16 @@
-"""Data side of the regional notebook: which Ministry releases can be analysed, their exposures (population,
-equal shares, LFS workers), border harmonisation and persistence of the leading regions across releases.
+"""Which regions really stand out? (notebook ``04_regional_patterns``)
 
-The statistics themselves are in :mod:`analysis.regions` (expected counts, exact tests, funnel limits, EB
-shrinkage, rank intervals, censoring bounds); this module prepares their inputs from ``data/`` and summarises.
+The Ministry's releases name only the regions with the most injured workers. This study asks whether those regions
+are above expectation once their size is allowed for, or merely large, and whether the same regions lead every
+year. ``run(Params(...))`` returns a :class:`RegionalResult`; the notebook narrates it.
+
+The statistics are in :mod:`analysis.stats.regions` (expected counts, exact tests, funnel limits, EB shrinkage,
+rank intervals, censoring bounds); this module prepares their inputs from ``data/`` and words the results.
 
 * A *release* is one period's published Ministry regional counts of injured workers. Only the top 5-7 regions are
   ever published, so a release is usable only if it is consistent with a "top-k" publication (each unpublished
   unit <= the smallest published count, together the national total minus the published sum): checked with
-  :func:`analysis.regions.unpublished_bounds`. The 9-month 2020 list fails it (it is a pairwise selection).
+  :func:`analysis.stats.regions.unpublished_bounds`. The 9-month 2020 list fails it (it is a pairwise selection).
 * Units: 17 before the 8 June 2022 reform, 20 after. A release whose borders are 'unknown' (the 2022 annual
   release) is taken on the 20 post-reform units, an assumption stated in :func:`release`.
 * Exposure bases: (1) resident population (1 Jan 2023 table, the only complete one; Shymkent, missing from it,
@@ -17,17 +20,24 @@ shrinkage, rank intervals, censoring bounds); this module prepares their inputs 
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis import data
 from analysis.core import validate
+from analysis.core.params import Params as _Params
+from analysis.core.params import param
+from analysis.core.paths import DATA_DIR
+from analysis.core.study import Estimate, StudyResult, Verdict
 from analysis.stats import regions
 from analysis.stats.rates import fmt_p, poisson_exact_pvalue, rate_ci
+
+NAME = "regional"
+NOTEBOOK = "04_regional_patterns"
 
 REFORM = pd.Timestamp("2022-06-08")
 BASES = ("population", "equal shares")
@@ -355,12 +365,11 @@ def share_stability(pers: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     for unit, g in comp.groupby("region"):
         if len(g) < n_rel:
             continue
-        table = np.column_stack([g["low"], g["total"] - g["low"]])
-        chi2, p, df, _ = stats.chi2_contingency(table, correction=False)
+        t = regions.constant_share_test(g["low"].astype(int).tolist(), g["total"].astype(int).tolist())
         rows.append({"region": unit, "releases": len(g), "share_min_pct": float(g["share_low_pct"].min()),
                      "share_max_pct": float(g["share_low_pct"].max()),
-                     "pooled_share_pct": 100 * g["low"].sum() / g["total"].sum(), "chi2": float(chi2), "df": int(df),
-                     "p_value": float(p), "stable_at_alpha": bool(p > a)})
+                     "pooled_share_pct": 100 * g["low"].sum() / g["total"].sum(), "chi2": t.chi2, "df": t.df,
+                     "p_value": t.p_value, "stable_at_alpha": bool(t.p_value > a)})
     return pd.DataFrame(rows, columns=["region", "releases", "share_min_pct", "share_max_pct", "pooled_share_pct",
                                        "chi2", "df", "p_value", "stable_at_alpha"])
 
@@ -426,7 +435,287 @@ def verdict(period: str, by_basis: dict[str, regions.RegionAssessment], workers:
     return s
 
 
-__all__ = ["BASES", "PER_POP", "always_published", "ambiguous_reading", "assess", "borders", "check_period",
+
+# ---------------------------------------------------------------- the study
+def _check_period(name: str, value: str) -> str:
+    return validate.one_of(name, value, regional_periods())
+
+
+@dataclasses.dataclass(frozen=True)
+class Params(_Params):
+    """Parameters of the regional study (the notebook's ``parameters`` cell mirrors this)."""
+
+    period: str = param("2025-Q1", "release to analyse: a period with published Ministry regional counts "
+                                   "(e.g. 2025-Q1, 2023-H1, 2021)", check=_check_period)
+    alpha: float = param(0.05, "significance level of every test and 1 - coverage of every interval",
+                         check=validate.alpha)
+    seed: int = param(regions.DEFAULT_SEED, "seed of the random draws behind the rank intervals",
+                      check=validate.count)
+
+
+HEADERS = {  # plain-English column headers for the report's tables and the CSV downloads
+    "region": "region", "observed": "injured", "expected": "expected", "ratio": "observed / expected",
+    "ratio_lower": "ratio, lower limit", "ratio_upper": "ratio, upper limit", "p_above": "p (above expectation)",
+    "p_above_holm": "p after Holm", "p_above_bh": "p after BH", "above_holm": "above after Holm",
+    "above_bh": "above after BH", "shrunk_ratio": "EB ratio", "shrunk_lower": "EB lower", "shrunk_upper": "EB upper",
+    "shrunk_rate": "EB rate per 100,000", "flag_99.8": "funnel 99.8%", "flag_99.8_phi": "funnel 99.8% with φ",
+    "observed_rank": "rank", "rank_lower": "rank, best", "rank_upper": "rank, worst", "population": "population",
+    "date": "population date", "approximate": "approximate", "source_id": "source id",
+    "filled_from_other_date": "from another date", "region_as_published": "name in the release",
+    "borders": "borders", "note": "note", "employed": "employed (LFS)", "employment_period": "employment period",
+    "rate_per_1000": "injured per 1,000 workers", "ci_low": "lower limit", "ci_high": "upper limit",
+    "national_rate_per_1000": "national rate per 1,000", "p_value": "p-value", "period": "release",
+    "version": "borders", "low": "injured, at least", "high": "injured, at most", "certain_rank_1": "certainly first",
+    "releases": "releases", "share_min_pct": "lowest share (%)", "share_max_pct": "highest share (%)",
+    "pooled_share_pct": "pooled share (%)", "chi2": "χ²", "df": "degrees of freedom",
+    "stable_at_alpha": "share constant at α",
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RegionalResult(StudyResult):
+    """Everything notebook 04 shows: the release, the assessments on each basis, persistence across releases."""
+
+    study = NAME
+    notebook = NOTEBOOK
+
+    release: dict
+    by_basis: dict
+    population: pd.DataFrame
+    workers: pd.DataFrame
+    pooled: dict
+    ceiling: pd.DataFrame
+    ambiguity: dict | None
+    persistence: pd.DataFrame
+    leaders: pd.DataFrame
+    stability: pd.DataFrame
+    always: list
+
+    @property
+    def pop(self) -> regions.RegionAssessment:
+        return self.by_basis["population"]
+
+    def results(self) -> dict[str, Any]:
+        rel, by = self.release, self.by_basis
+        pop = self.pop
+        return {
+            "period": rel["period"], "national_total": rel["total"], "n_units": rel["n_units"],
+            "borders": rel["borders"], "published": rel["published"], "unpublished_bounds": rel["unpublished"],
+            "regions": {b: per_region(a) for b, a in by.items()},
+            "flagged": {b: {"holm": list(a.tests.above_holm), "bh": list(a.tests.above_bh),
+                            "funnel_99.8": a.funnel.flagged(0.998),
+                            "funnel_99.8_phi": a.funnel.flagged(0.998, "phi")} for b, a in by.items()},
+            "funnel": {"phi": pop.funnel.phi, "phi_p": pop.funnel.phi_p, "tau2": pop.funnel.tau2},
+            "eb_prior": {"mean": pop.shrinkage.prior_mean, "variance": pop.shrinkage.prior_var},
+            "worker_rates": self.workers, "unpublished_pooled": self.pooled, "ambiguous_name": self.ambiguity,
+            "persistence": self.persistence, "leaders": self.leaders, "share_stability": self.stability}
+
+    # ---------------------------------------------------------------- figure data
+    @property
+    def comparison(self) -> pd.DataFrame:
+        """Both bases' ratios with exact intervals, long form, in the release's order (figure 1)."""
+        order = list(self.release["published"]["region"])
+        out = pd.concat([a.table.assign(basis=f"expected from {b}") for b, a in self.by_basis.items()],
+                        ignore_index=True)
+        out["order"] = out["region"].map({r: i for i, r in enumerate(order)})
+        return out.sort_values(["basis", "order"]).reset_index(drop=True)
+
+    @property
+    def heatmaps(self) -> dict[str, pd.DataFrame]:
+        return {v: persistence_matrix(self.persistence, v) for v in ("as published", "pre-2022 borders")}
+
+    # ---------------------------------------------------------------- text
+    @property
+    def level(self) -> str:
+        return f"{100 * (1 - self.params.alpha):g}%"
+
+    @property
+    def release_note(self) -> str:
+        rel = self.release
+        return (f"National total for {rel['period']}: **{rel['total']:,}** injured; units: **{rel['n_units']}** "
+                f"({rel['borders']} borders"
+                + (", assumed: the release does not say which borders it uses" if rel["borders_assumed"] else "")
+                + ").\n\n" + rel["unpublished"].verdict)
+
+    @property
+    def workers_note(self) -> str:
+        return "**Rate per worker.** " + (
+            "Published regions with a regional LFS employment figure (period of the employment figure shown; rates "
+            "are for the release period, not annualised; LFS employment includes the self-employed, whom the "
+            "Ministry rarely registers):" if len(self.workers) else
+            "No published region has a regional LFS employment figure for this release, so no rate per worker can "
+            "be computed; the analysis falls back to population and equal shares.")
+
+    @property
+    def tests_note(self) -> str:
+        return (f"* Population basis: {self.pop.tests.verdict}\n* Equal shares: "
+                f"{self.by_basis['equal shares'].tests.verdict}\n* Unpublished units pooled: " + "; ".join(
+                    f"{b}: {r['observed']} observed vs {r['expected']:.1f} expected (ratio {r['ratio']:.2f}, exact "
+                    f"p = {r['p_value']:.2g})" for b, r in self.pooled.items())
+                + " — the mirror image of the published excess, not independent evidence.")
+
+    @property
+    def ambiguity_note(self) -> str:
+        a = self.ambiguity
+        if a is None:
+            return "No region name in this release is ambiguous."
+        return (f"The release says '{a['published_as']}', read here as **{a['read_as']}**. Read as "
+                f"{a['alternative']} instead, its expected count would be {a['alternative_expected']:.1f} (ratio "
+                f"{a['alternative_ratio']:.2f}, one-sided p = {a['alternative_p_above']:.3g}); regions above "
+                f"expectation after Holm: {', '.join(a['above_holm_alternative']) or 'none'} (vs "
+                f"{', '.join(a['above_holm']) or 'none'}). The reading "
+                f"**{'changes' if a['flags_change'] else 'does not change'}** which regions are flagged.")
+
+    @property
+    def persistence_note(self) -> str:
+        return ("Named in every release (pre-2022 borders): **" + (", ".join(self.always) or "none") + "**."
+                + ("" if self.stability.empty else
+                   " Units published in every release with unchanged borders, tested for a constant share of the "
+                   "national total (Pearson χ²; published *because* they were high, so this is conditional on "
+                   "being near the top):"))
+
+    @property
+    def comparison_alt(self) -> str:
+        t = self.pop.table
+        return ("Dot plot of observed over expected injuries with exact intervals for each published region, on "
+                "population shares and on equal shares: " + "; ".join(
+                    f"{r.region} {r.ratio:.2f}" for r in t.itertuples()) + " (population basis); 1 is the national "
+                "level.")
+
+    @property
+    def funnel_alt(self) -> str:
+        f = self.pop.funnel
+        return (f"Funnel plot of observed over expected injuries against the expected count (log scale), with "
+                f"exact Poisson 95% and 99.8% limits and the 99.8% limit widened for over-dispersion (φ = "
+                f"{f.phi:.2f}); above the exact 99.8% limit: {', '.join(f.flagged(0.998)) or 'none'}; grey "
+                "triangles mark the largest ratio each unpublished unit could have.")
+
+    @property
+    def ranks_alt(self) -> str:
+        rk = self.pop.ranks.table.sort_values("observed_rank")
+        return ("Rank intervals among the published regions (1 = highest ratio): " + "; ".join(
+            f"{r.region} {r.observed_rank:g} ({r.rank_lower:g} to {r.rank_upper:g})" for r in rk.itertuples()) + ".")
+
+    @property
+    def heatmap_alt(self) -> str:
+        lead = self.leaders[self.leaders["version"] == "as published"]
+        return ("Two heat maps of each published region's share of the national injured count, one release per "
+                "year, on the release's own borders and on pre-2022 borders; leaders: " + ", ".join(
+                    f"{x.period} {x.region}" for x in lead.itertuples()) + ".")
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        keep = ["region", "observed", "expected", "ratio", "ratio_lower", "ratio_upper", "p_above", "p_above_holm",
+                "p_above_bh", "above_holm", "above_bh", "shrunk_ratio", "shrunk_lower", "shrunk_upper",
+                "flag_99.8", "flag_99.8_phi", "observed_rank", "rank_lower", "rank_upper"]
+        out = {f"regions_{b.replace(' ', '_')}": a.table[[c for c in keep if c in a.table.columns]]
+               for b, a in self.by_basis.items()}
+        out["persistence_leaders"] = self.leaders
+        return {k: v.rename(columns=HEADERS) for k, v in out.items()}
+
+
+def title(p: Params) -> str:
+    return f"Which regions have more workplace injuries than expected? ({p.period} release)"
+
+
+def claim_text(rel: dict) -> str:
+    pub = rel["published"]
+    listed = ", ".join(f"{r.region} {r.observed:,}" for r in pub.itertuples())
+    return (f"**Claim.** The Ministry of Labour's release for {rel['period']} names the regions with the most "
+            f"injured workers: {listed}, of {rel['total']:,} nationally. Are these regions above expectation once "
+            "their size is allowed for, or merely large? And do the same regions lead every year?")
+
+
+def _verdict(p: Params, pop: regions.RegionAssessment, technical: str) -> Verdict:
+    t = pop.table.set_index("region")
+    top = t["p_above"].idxmin()
+    r = t.loc[top]
+    key = Estimate(f"observed / expected injuries, {top}", float(r["ratio"]), float(r["ratio_lower"]),
+                   float(r["ratio_upper"]), float(r["p_above"]), "exact Poisson (Garwood interval), population basis")
+    holm = list(pop.tests.above_holm)
+    phi = pop.funnel.flagged(0.998, "phi")
+    n = len(holm)
+    if n and not phi:
+        label = "fragile"
+        headline = (f"{n} published region(s) are above expectation under a pure Poisson model, but none stays "
+                    "outside the funnel widened for over-dispersion.")
+    elif n:
+        label = "supported"
+        headline = f"{', '.join(phi)} stay above expectation even allowing for over-dispersion."
+    else:
+        label = "not supported"
+        headline = "No published region is above expectation once its population is allowed for."
+    summary = ("The named regions are the largest counts, and larger regions have more injuries simply because more "
+               "people live and work there. Against their population, "
+               + (f"{', '.join(holm)} have more injuries than chance would give, " if n else "none stands out, ")
+               + "but the year-to-year variation of injury counts is larger than pure chance, and only the top "
+               "regions are published.")
+    would = ("Regional employment for every region (a rate per worker), the unpublished counts, or more releases "
+             "pooled would change this.")
+    return Verdict(label=label, headline=headline, summary=summary, technical=technical, key=key,
+                   would_change=would)
+
+
+def _caveats() -> tuple[str, ...]:
+    return (
+        "**Population is not employment.** Karaganda, Kostanay, East Kazakhstan and Pavlodar have large industrial "
+        "and mining workforces relative to their residents; Almaty city has many residents in low-risk services. "
+        "The population basis therefore overstates risk in industrial regions and understates it in cities. Only a "
+        "rate per worker for every unit would settle it, and regional employment is published for a handful of "
+        "units only (and at other dates).",
+        "**Selection.** The published regions are the largest counts; their tests are not pre-specified. Holm/BH "
+        "over all units and the EB prior mean fixed at the national level guard against this, but φ and τ² fitted "
+        "to the published regions are biased upwards (their funnel is conservative).",
+        "Regional counts and national totals are both from news reports of Ministry releases; the 2022 annual "
+        "release does not say which borders it uses (taken as post-reform), and some periods were inferred by the "
+        "ledger.",
+        "Counts of injured workers include deaths; a single mass-casualty accident (Kostenko mine, Karaganda, Oct "
+        "2023) can move a region's count.",
+    )
+
+
+def run(params: Params, data_dir=DATA_DIR) -> RegionalResult:
+    """Run the regional study.
+
+    Parameters
+    ----------
+    params : Params
+        Validated parameters.
+    data_dir : path, optional
+        The data folder (a copy in tests).
+
+    Returns
+    -------
+    RegionalResult
+    """
+    p = params
+    period, alpha, seed = p.period, p.alpha, p.seed
+    rel = release(period, data_dir)
+    by_basis = {b: assess(period, b, alpha, seed, data_dir=data_dir) for b in BASES}
+    workers = worker_rates(period, alpha, data_dir)
+    pooled = {b: unpublished_vs_expected(period, a, data_dir) for b, a in by_basis.items()}
+    ambiguity = ambiguous_reading(period, "population", alpha, seed, data_dir)
+    pers = persistence(data_dir)
+    stability = share_stability(pers, alpha)
+    technical = verdict(period, by_basis, workers, pers, stability, ambiguity, alpha)
+    pop = by_basis["population"]
+    t = pop.table.set_index("region")
+    estimates = tuple(
+        Estimate(f"observed / expected injuries, {r}", float(row["ratio"]), float(row["ratio_lower"]),
+                 float(row["ratio_upper"]), float(row["p_above"]),
+                 "exact Poisson test and Garwood interval, population basis",
+                 note=f"Holm-adjusted p = {row['p_above_holm']:.4g} (family of {pop.m_tests})")
+        for r, row in t.iterrows())
+    return RegionalResult(
+        params=p, title=title(p),
+        question=("Are the regions the Ministry names above expectation once their size is allowed for, or merely "
+                  "large, and do the same regions lead every year?"),
+        claim=claim_text(rel), verdict=_verdict(p, pop, technical), estimates=estimates, caveats=_caveats(),
+        release=rel, by_basis=by_basis, population=population_exposure(rel["borders"], data_dir), workers=workers,
+        pooled=pooled, ceiling=unpublished_ceiling(period, data_dir), ambiguity=ambiguity, persistence=pers,
+        leaders=leaders(pers), stability=stability, always=always_published(pers))
+
+
+__all__ = ["BASES", "NAME", "NOTEBOOK", "PER_POP", "Params", "RegionalResult", "run", "always_published", "ambiguous_reading", "assess", "borders", "check_period",
            "leaders", "n_units", "per_region", "persistence", "persistence_matrix", "persistence_releases", "population_exposure",
            "regional_periods", "release", "share_stability", "side_by_side", "units", "unpublished_ceiling", "unpublished_vs_expected",
            "verdict", "worker_rates"]
