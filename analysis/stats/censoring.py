@@ -49,6 +49,7 @@ from scipy.optimize import LinearConstraint, milp
 from analysis.core import validate
 from analysis.core.fmt import fmt_count, fmt_number
 from analysis.core.results import Result
+from analysis.stats import regions
 
 _NEG = -(10**9)  # "impossible" in the integer dynamic programmes
 _REL = 1e-12  # relative tolerance when comparing a ratio or p-value with a threshold
@@ -513,9 +514,18 @@ def flag_ranges(comp: Completions, expected: Mapping[str, float], pvalue: Callab
 def holm_bh(p: np.ndarray, alpha: float, method: str) -> np.ndarray:
     """Rejections of Holm or Benjamini-Hochberg for each row of p-values (rows are separate families).
 
-    Holm: the sorted p_(l) are rejected up to the first with ``(n - l + 1) p_(l) > alpha``; BH: all up to the
-    largest ``l`` with ``p_(l) <= l alpha / n``. The same decisions as ``statsmodels.stats.multitest.multipletests``
-    (``'holm'``, ``'fdr_bh'``), vectorised over rows.
+    Parameters
+    ----------
+    p : array of float, shape (rows, n)
+    alpha : float
+    method : {'holm', 'bh'}
+
+    Returns
+    -------
+    ndarray of bool, shape (rows, n)
+        Holm: the sorted p_(l) are rejected up to the first with ``(n - l + 1) p_(l) > alpha``; BH: all up to the
+        largest ``l`` with ``p_(l) <= l alpha / n``. The same decisions as
+        ``statsmodels.stats.multitest.multipletests`` (``'holm'``, ``'fdr_bh'``), vectorised over rows.
     """
     p = np.atleast_2d(np.asarray(p, dtype=float))
     n = p.shape[1]
@@ -891,8 +901,6 @@ def assess_completions(comp: Completions, expected: Mapping[str, float], *, alph
     on the completion; its flags are taken over every ``tau2`` in its range (flagged "always" at the largest,
     possible at the smallest), which contains every completion's own value, so "always" and "never" are sound.
     """
-    from analysis.stats import regions  # a sibling statistics module (regions does not import this one)
-
     a = validate.alpha("alpha", alpha)
     lv = validate.alpha("level", level)
     phi = validate.positive("phi", phi)

@@ -398,9 +398,25 @@ def upper_limit(expected, level: float = 0.998, model: str = "poisson", *, phi: 
                 interpolate: bool = True) -> np.ndarray:
     """The upper funnel limit on the ratio scale (O/E) at ``level`` (two-sided) for each expected count.
 
-    ``'poisson'``: exact Poisson limit with Spiegelhalter's interpolation; ``'quasi-poisson'``: its distance from 1
-    times ``sqrt(phi)`` (``phi < 1`` is taken as 1); ``'additive'``: ``1 + z sqrt(1/E + tau2)``. The same formulas
-    as :func:`funnel_limits`. A region is flagged when its ratio is strictly above the limit.
+    Parameters
+    ----------
+    expected : array of float
+    level : float
+        Two-sided level, e.g. 0.998 (the limit is the 0.999 quantile).
+    model : {'poisson', 'quasi-poisson', 'additive'}
+        ``'poisson'``: exact Poisson limit with Spiegelhalter's interpolation; ``'quasi-poisson'``: its distance from
+        1 times ``sqrt(phi)`` (``phi < 1`` is taken as 1); ``'additive'``: ``1 + z sqrt(1/E + tau2)``.
+    phi, tau2 : float
+    interpolate : bool
+
+    Returns
+    -------
+    ndarray of float
+        The same formulas as :func:`funnel_limits`; a region is flagged when its ratio is strictly above the limit.
+
+    References
+    ----------
+    Spiegelhalter D.J. (2005). Funnel plots for comparing institutional performance. Stat Med 24:1185-1202.
     """
     validate.one_of("model", model, MODELS)
     lv = _check_level("level", level)

@@ -46,7 +46,6 @@ NAME = "regional"
 NOTEBOOK = "04_regional_patterns"
 REFORM = pd.Timestamp("2022-06-08")
 BASES = ("population", "equal shares")
-PER_POP = 100_000
 DISPERSION_FIRST_YEAR = 2015  # the Ministry's annual series has no gaps from 2015 on (as in the quarterly study)
 FUNNEL_LEVEL = 0.998
 
@@ -719,9 +718,10 @@ class RegionalResult(StudyResult):
                 f"rate shock (negative binomial), a unit of this size would have φ of only about "
                 f"{fmt_number(self.nb_phi_largest_unit)}: the quasi-Poisson view is the cautious one.\n"
                 f"* **Between-region variation** (Spiegelhalter's additive τ², DerSimonian–Laird on all "
-                f"{self.completions.n_units} units): τ² lies between **{fmt_number(sp.tau2_min)}** and "
-                f"**{fmt_number(sp.tau2_max)}** over the completions. A flag counts as surviving it only if it holds "
-                "at the largest value.")
+                f"{self.completions.n_units} units, z-scores not winsorised: with every unit included there is no "
+                "top selection to guard against, and the larger τ² is the cautious choice): τ² lies between "
+                f"**{fmt_number(sp.tau2_min)}** and **{fmt_number(sp.tau2_max)}** over the completions. A flag counts "
+                "as surviving it only if it holds at the largest value.")
 
     @property
     def flags_note(self) -> str:
@@ -918,11 +918,12 @@ def _verdict(r: RegionalResult) -> Verdict:
                     "variation of injury counts and for every possible count of the unnamed regions.")
     elif fra:
         label = "fragile"
+        who = _names(by_completion) if len(by_completion) <= 3 else f"{len(by_completion)} unnamed regions"
         headline = ("No region clearly stands out once the extra variation of injury counts is allowed for"
                     + (f": {_names(by_model)} do only under a pure-chance model" if by_model else "")
-                    + (f"{',' if by_model else ':'} and {_names(by_completion)} only if "
-                       f"{'its' if len(by_completion) == 1 else 'their'} unpublished count was high"
-                       if by_completion else "") + ".")
+                    + (f"{', and' if by_model else ':'} {who} only if "
+                       f"{'its unpublished count was' if len(by_completion) == 1 else 'their unpublished counts were'} "
+                       "high" if by_completion else "") + ".")
     else:
         label = "not supported"
         headline = "No region stands out once its population is allowed for, even under a pure-chance model."
@@ -1095,7 +1096,7 @@ def claim_text(rel: dict) -> str:
             "And do the same regions lead every year?")
 
 
-__all__ = ["BASES", "NAME", "NOTEBOOK", "PER_POP", "Params", "RegionalResult", "always_published", "borders",
+__all__ = ["BASES", "NAME", "NOTEBOOK", "Params", "RegionalResult", "always_published", "borders",
            "check_period", "death_floors", "expected_counts", "leaders", "n_units", "named_ratios",
            "national_dispersion",
            "persistence", "persistence_matrix", "persistence_releases", "population_exposure", "regional_periods",
