@@ -93,6 +93,7 @@ def test_other_release_and_switches_in_process():
     res = regional.run(regional.Params(period="2023-H1"))
     d = json.loads(json.dumps(res.to_dict()))
     assert d["results"]["national_total"] == 640 and "2023-H1" in d["title"]
+    assert f"[{d['label']}]" in res.summary() and all(e["estimate"] is not None for e in d["estimates"])
     assert d["results"]["completions"]["floors"] == []  # no recorded deaths in the first half of 2023
     pre = regional.run(regional.Params(period="2021"))
     assert pre.completions.n_units == 17 and dict(zip(pre.floors["region"], pre.floors["deaths"])) == {"Karaganda": 6}

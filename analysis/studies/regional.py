@@ -1067,15 +1067,13 @@ def run(params: Params, data_dir=DATA_DIR) -> RegionalResult:
 
 
 def _estimates(r: RegionalResult) -> tuple[Estimate, ...]:
+    """Tidy rows: the key estimate, each named unit's ratio (exact), the national φ. Ranges over the completions
+    (EB estimates, ranks, τ²) are in the tables and the results, as they have no single estimate."""
     out = [r.verdict.key]
-    t = r.pop.table
-    for row in t.itertuples():
-        out.append(Estimate(f"EB estimate of observed / expected, {row.unit}", None, row.eb_low, row.eb_high,
-                            model="Poisson-gamma EB, method-of-moments prior over all units (range over the "
-                                  "completions)", note="named" if row.published else "not named: range"))
-    sp = r.pop.spread
-    out.append(Estimate("between-region variance τ²", None, sp.tau2_min, sp.tau2_max,
-                        model="DerSimonian–Laird, all units (range over the completions)"))
+    for row in r.published_tests["population"].itertuples():
+        out.append(Estimate(f"{row.region}: observed / expected injuries", row.ratio, row.ratio_lower,
+                            row.ratio_upper, row.p_above, "exact Poisson test and Garwood interval, population basis",
+                            note=f"one-sided, before the Holm adjustment over {r.completions.n_units} units"))
     if r.phi_df is not None:
         d = r.dispersion
         out.append(Estimate("national over-dispersion φ", d.estimate, d.ci[0], d.ci[1], d.p_value,
