@@ -1,4 +1,4 @@
-"""analysis.regional_patterns and analysis.sector_patterns: valid periods, exposures, bounds, harmonisation."""
+"""The data side of the regional and sectoral studies: valid periods, exposures, bounds, harmonisation."""
 
 import pytest
 
@@ -25,12 +25,24 @@ def test_units_and_population_harmonisation():
 
 
 def test_expected_counts_follow_population_shares():
-    a = R.assess("2025-Q1", "population")
+    e = R.expected_counts("2025-Q1", "population")
     pop = R.population_exposure("post-2022").set_index("region")["population"]
-    e = a.table.set_index("region")["expected"]
+    assert len(e) == 20 and e.sum() == pytest.approx(293)
     assert e["Karaganda"] == pytest.approx(293 * pop["Karaganda"] / pop.sum())
-    eq = R.assess("2025-Q1", "equal shares").table["expected"]
-    assert eq.tolist() == pytest.approx([293 / 20] * 6)
+    assert R.expected_counts("2025-Q1", "equal shares").tolist() == pytest.approx([293 / 20] * 20)
+    assert R.expected_counts("2021", "population").sum() == pytest.approx(1465)
+    with pytest.raises(ValueError, match="basis"):
+        R.expected_counts("2025-Q1", "workers")
+
+
+def test_death_floors_follow_the_period_and_borders():
+    q1 = R.death_floors("2025-Q1").set_index("region")["deaths"].to_dict()
+    assert q1 == {"Akmola": 1, "Ulytau": 8}
+    # 2024 is on post-2022 borders (Abai separate); 2019 is pre-2022 (Astana's sewer accident, May 2019)
+    assert R.death_floors("2024").set_index("region")["deaths"].to_dict() == {"Abai": 1, "East Kazakhstan": 5,
+                                                                             "Karaganda": 4}
+    assert R.death_floors("2019").set_index("region")["deaths"].to_dict() == {"Astana": 4}
+    assert R.death_floors("2023-H1").empty  # the Kostenko (October) and Kazakhstanskaya (August) deaths are later
 
 
 def test_persistence_bounds_on_pre2022_borders():

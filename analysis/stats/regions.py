@@ -300,6 +300,133 @@ def expected_counts(observed, exposure=None, *, total: int | None = None, total_
 # funnel limits
 
 
+def _limits(ev: np.ndarray, level: float, interpolate: bool, phi: float, tau2: float) -> dict[str, np.ndarray]:
+    """Two-sided funnel limits at ``level`` for expected counts ``ev``: exact Poisson (count and ratio scale),
+    widened multiplicatively by ``sqrt(phi)`` (``phi >= 1``) and additive (normal, SIR variance 1/E + tau2)."""
+    a = (1 - level) / 2
+    lo_c = _poisson_quantile(a, ev, interpolate)
+    hi_c = _poisson_quantile(1 - a, ev, interpolate)
+    lo, hi = lo_c / ev, hi_c / ev
+    zq = stats.norm.ppf(1 - a)
+    sd = np.sqrt(1 / ev + tau2)
+    return {
+        "lower": lo, "upper": hi, "lower_count": lo_c, "upper_count": hi_c,
+        "lower_phi": np.maximum(1 + (lo - 1) * math.sqrt(phi), 0.0),
+        "upper_phi": 1 + (hi - 1) * math.sqrt(phi),
+        "lower_tau": np.maximum(1 - zq * sd, 0.0), "upper_tau": 1 + zq * sd,
+    }
+
+
+MODELS = ("poisson", "quasi-poisson", "additive")
+
+
+def pvalues_above(observed, expected, model: str = "poisson", *, phi: float = 1.0, df: float | None = None,
+                  tau2: float = 0.0) -> np.ndarray:
+    """One-sided p-values for "more than expected", vectorised over regions.
+
+    Parameters
+    ----------
+    observed : array of int
+        Counts O.
+    expected : array of float
+        Expected counts E (> 0), broadcast against ``observed``.
+    model : {'poisson', 'quasi-poisson', 'additive'}
+        ``'poisson'``: exact tail ``P(X >= O | E)``. ``'quasi-poisson'``: score statistic
+        ``z = (O - E) / sqrt(phi E)`` (variance ``phi`` times the mean) against the normal distribution, or
+        against Student's t with ``df`` degrees of freedom when ``phi`` was estimated on ``df`` residual degrees of
+        freedom. ``'additive'``: Spiegelhalter's (2005) random-effects z-score on the ratio scale,
+        ``z = (O/E - 1) / sqrt(1/E + tau2)``, against the normal distribution.
+    phi : float
+        Over-dispersion (quasi-Poisson), ``> 0``.
+    df : float, optional
+        Degrees of freedom behind an estimated ``phi`` (quasi-Poisson only).
+    tau2 : float
+        Between-region variance of the ratio (additive), ``>= 0``.
+
+    Returns
+    -------
+    ndarray of float
+
+    References
+    ----------
+    Spiegelhalter D.J. (2005). Funnel plots for comparing institutional performance. Stat Med 24:1185-1202.
+    McCullagh P., Nelder J.A. (1989). Generalized Linear Models, 2nd ed., section 9.2 (quasi-likelihood).
+    """
+    validate.one_of("model", model, MODELS)
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    if np.any(o < 0) or np.any(o != np.round(o)):
+        raise ValueError(f"observed must be non-negative integer counts, got {observed!r}")
+    if np.any(~np.isfinite(e)) or np.any(e <= 0):
+        raise ValueError(f"expected must be finite numbers > 0, got {expected!r}")
+    if model == "poisson":
+        return stats.poisson.sf(o - 1, e)
+    if model == "quasi-poisson":
+        validate.positive("phi", phi)
+        z = (o - e) / np.sqrt(phi * e)
+        return stats.norm.sf(z) if df is None else stats.t.sf(z, validate.positive("df", df))
+    t2 = validate.finite("tau2", tau2)
+    if t2 < 0:
+        raise ValueError(f"tau2 must be >= 0, got {tau2!r}")
+    return stats.norm.sf((o / e - 1) / np.sqrt(1 / e + t2))
+
+
+def ratio_ci_quasi(observed: int, expected: float, phi: float = 1.0, df: float | None = None,
+                   alpha: float = 0.05) -> tuple[float, float]:
+    """Score interval for the ratio O/E under quasi-Poisson variation (variance ``phi`` times the mean).
+
+    The ratios ``theta`` with ``(O - theta E)^2 <= c^2 phi theta E``, where ``c`` is the two-sided normal quantile
+    or, when ``phi`` was estimated on ``df`` degrees of freedom, Student's t quantile: the inversion of the score
+    test of :func:`pvalues_above`. With ``phi = 1`` and no ``df`` it is the Poisson score interval
+    (``statsmodels.stats.rates.confint_poisson(O, E, method='score')``).
+
+    Returns
+    -------
+    (float, float)
+    """
+    o = validate.count("observed", observed)
+    e = validate.positive("expected", expected)
+    f = validate.positive("phi", phi)
+    a = validate.alpha("alpha", alpha)
+    c = stats.norm.ppf(1 - a / 2) if df is None else stats.t.ppf(1 - a / 2, validate.positive("df", df))
+    b = 2 * o + c * c * f
+    root = math.sqrt(b * b - 4 * o * o)
+    return float((b - root) / (2 * e)), float((b + root) / (2 * e))
+
+
+def upper_limit(expected, level: float = 0.998, model: str = "poisson", *, phi: float = 1.0, tau2: float = 0.0,
+                interpolate: bool = True) -> np.ndarray:
+    """The upper funnel limit on the ratio scale (O/E) at ``level`` (two-sided) for each expected count.
+
+    Parameters
+    ----------
+    expected : array of float
+    level : float
+        Two-sided level, e.g. 0.998 (the limit is the 0.999 quantile).
+    model : {'poisson', 'quasi-poisson', 'additive'}
+        ``'poisson'``: exact Poisson limit with Spiegelhalter's interpolation; ``'quasi-poisson'``: its distance from
+        1 times ``sqrt(phi)`` (``phi < 1`` is taken as 1); ``'additive'``: ``1 + z sqrt(1/E + tau2)``.
+    phi, tau2 : float
+    interpolate : bool
+
+    Returns
+    -------
+    ndarray of float
+        The same formulas as :func:`funnel_limits`; a region is flagged when its ratio is strictly above the limit.
+
+    References
+    ----------
+    Spiegelhalter D.J. (2005). Funnel plots for comparing institutional performance. Stat Med 24:1185-1202.
+    """
+    validate.one_of("model", model, MODELS)
+    lv = _check_level("level", level)
+    e = np.asarray(expected, dtype=float)
+    if np.any(~np.isfinite(e)) or np.any(e <= 0):
+        raise ValueError(f"expected must be finite numbers > 0, got {expected!r}")
+    d = _limits(e, lv, interpolate, max(validate.positive("phi", phi), 1.0), validate.finite("tau2", tau2))
+    return d[{"poisson": "upper", "quasi-poisson": "upper_phi", "additive": "upper_tau"}[model]]
+
+
 @dataclass(frozen=True, eq=False)
 class FunnelResult(Result):
     """Funnel-plot control limits over a grid of expected counts, over-dispersion estimates, per-region flags."""
@@ -387,18 +514,7 @@ def funnel_limits(observed, expected, *, names=None, levels: Sequence[float] = (
     phi_used = max(phi, 1.0)
 
     def lims(ev: np.ndarray, level: float) -> dict[str, np.ndarray]:
-        a = (1 - level) / 2
-        lo_c = _poisson_quantile(a, ev, interpolate)
-        hi_c = _poisson_quantile(1 - a, ev, interpolate)
-        lo, hi = lo_c / ev, hi_c / ev
-        zq = stats.norm.ppf(1 - a)
-        sd = np.sqrt(1 / ev + tau2)
-        return {
-            "lower": lo, "upper": hi, "lower_count": lo_c, "upper_count": hi_c,
-            "lower_phi": np.maximum(1 + (lo - 1) * math.sqrt(phi_used), 0.0),
-            "upper_phi": 1 + (hi - 1) * math.sqrt(phi_used),
-            "lower_tau": np.maximum(1 - zq * sd, 0.0), "upper_tau": 1 + zq * sd,
-        }
+        return _limits(ev, level, interpolate, phi_used, tau2)
 
     frames = []
     for lv in levels:
@@ -846,8 +962,63 @@ def assess_regions(observed, exposure=None, total: int | None = None, alpha: flo
                             exp, tests, funnel, shrink, ranks, unpub)
 
 
+# --------------------------------------------------------------------------------------------------------
+# persistence of a unit's share across releases
+
+
+@dataclass(frozen=True)
+class ShareTest(Result):
+    """Pearson chi-square test that a unit's share of the national count is the same in every release."""
+
+    counts: tuple[int, ...]
+    totals: tuple[int, ...]
+    shares: tuple[float, ...]
+    pooled_share: float
+    chi2: float
+    df: int
+    p_value: float
+    method: str = "Pearson chi-square test of homogeneity (binomial within release; no continuity correction)"
+
+    @property
+    def verdict(self) -> str:
+        return (f"{self.method}: shares {_fmt(100 * min(self.shares), 1)}-{_fmt(100 * max(self.shares), 1)}% over "
+                f"{len(self.counts)} releases (pooled {_fmt(100 * self.pooled_share, 1)}%), chi-square "
+                f"{_fmt(self.chi2)} on {self.df} df, p = {_fmt_p(self.p_value)}.")
+
+
+def constant_share_test(counts, totals) -> ShareTest:
+    """Test that ``counts[r] / totals[r]`` is the same share in every release ``r``.
+
+    Parameters
+    ----------
+    counts : sequence of int
+        The unit's count in each release.
+    totals : sequence of int
+        The national count of the same release (each at least the unit's count).
+
+    Returns
+    -------
+    ShareTest
+        Pearson chi-square of the 2 x R table (unit, rest) x release (``scipy.stats.chi2_contingency``,
+        no continuity correction).
+    """
+    _, c = _counts("counts", counts)
+    _, t = _counts("totals", totals)
+    if len(c) != len(t):
+        raise ValueError(f"totals must have one value per count ({len(c)}), got {len(t)}")
+    if len(c) < 2:
+        raise ValueError(f"counts must cover at least 2 releases, got {len(c)}")
+    if (t < c).any() or (t <= 0).any():
+        raise ValueError(f"totals must be positive and at least the counts, got totals {t.tolist()} for counts "
+                         f"{c.tolist()}")
+    chi2, p, df, _ = stats.chi2_contingency(np.column_stack([c, t - c]), correction=False)
+    return ShareTest(tuple(int(x) for x in c), tuple(int(x) for x in t), tuple(float(x) for x in c / t),
+                     float(c.sum() / t.sum()), float(chi2), int(df), float(p))
+
+
 __all__ = [
-    "KZ_FIRST_LEVEL_UNITS", "ExpectedCounts", "FunnelResult", "PoissonTests", "RankResult", "RegionAssessment",
-    "ShrinkageResult", "UnpublishedBounds", "assess_regions", "eb_shrinkage", "expected_counts", "funnel_limits",
-    "poisson_tests", "rank_intervals", "unpublished_bounds",
+    "KZ_FIRST_LEVEL_UNITS", "MODELS", "ExpectedCounts", "FunnelResult", "PoissonTests", "RankResult", "RegionAssessment",
+    "ShareTest", "ShrinkageResult", "UnpublishedBounds", "assess_regions", "constant_share_test", "eb_shrinkage",
+    "expected_counts", "funnel_limits", "poisson_tests", "pvalues_above", "rank_intervals", "ratio_ci_quasi", "unpublished_bounds",
+    "upper_limit",
 ]
