@@ -108,7 +108,8 @@ def test_other_release_and_switches_in_process():
 def test_impossible_death_count_is_refused(data_copy):
     events = data_copy / "events.csv"
     df = pd.read_csv(events)
-    extra = df[df["site"].str.startswith("Zhomart")].assign(deaths=25, note="test: more than the smallest named")
+    extra = df[df["site"].str.startswith("Zhomart")].assign(site="Hypothetical second mine", deaths=25,
+                                                            note="test: more than the smallest named")
     pd.concat([df, extra], ignore_index=True).to_csv(events, index=False)
     with pytest.raises(ValueError, match=r"2025-Q1 release and data/events.csv: floor\['Ulytau'\] = 33 is more than "
                                          r"the smallest published count 19.*impossible"):

@@ -447,6 +447,14 @@ TERMS: tuple[Term, ...] = (
          "15.36% to 15.3%.",
          aliases=("rounding", "rounding rule", "rounding rules", "truncation", "round-half", "round half up", "round half even"),
          see_also=("derived-baseline", "inconsistent")),
+    Term("Completion (of a top-k release)", "completion", "data",
+         "A release that names only its top regions leaves the others unknown, but not free: each is at most the "
+         "smallest published count, together they make up the national total, and a region with recorded deaths "
+         "had at least that many injured. A completion is one way of filling in the unknown counts within those "
+         "bounds; ranks and flags are reported as ranges over every completion.",
+         technical="Exact ranges by optimisation over all integer completions (scipy milp where a shortcut does "
+                   "not settle it); nothing is sampled.",
+         aliases=("completions", "censored release"), see_also=("censoring", "rank-interval")),
     Term("Censoring and truncated publication", "censoring", "data",
          "Ministry releases name only the top five to seven regions; the rest are censored: each had no more "
          "injuries than the smallest published count, and together they hold the remainder of the national "
