@@ -57,33 +57,29 @@ def write_notebook(path: Path, body: str = "", params: str | None = None, stem: 
 
 
 # Other people edit analysis/*.py and data/* in the same work tree while tests run; every such edit (rightly)
-# invalidates every report. The tests therefore pin the project-wide inputs to a constant and check what
-# global_inputs() covers separately (test_global_inputs_cover_analysis_data_and_lock).
-FROZEN_INPUTS = {
-    "analysis": "a",
-    "data": "d",
-    "lock": "l",
-    "kernel": build.KERNEL_NAME,
-    "format": build.BUILD_FORMAT,
-}
+# invalidates the reports that depend on it. The tests therefore pin the digests of the project's own files (source,
+# data, lock) to a constant; what the cache keys cover is tested separately on a fake project
+# (test_cache_key_covers_import_closure_declared_data_and_lock).
 LAUNCHER = (
-    "import json, sys\n"
+    "import sys\n"
+    "from analysis.core.paths import ROOT\n"
     "from analysis.reporting import build\n"
-    "frozen = json.loads(sys.argv[1])\n"
-    "build.global_inputs = lambda: dict(frozen)\n"
-    "sys.exit(build.main(sys.argv[2:]))\n"
+    "real = build.file_digest\n"
+    "build.file_digest = lambda p: 'pinned' if ROOT in p.parents else real(p)\n"
+    "sys.exit(build.main(sys.argv[1:]))\n"
 )
 
 
 @pytest.fixture(autouse=True)
-def frozen_inputs(monkeypatch):
-    monkeypatch.setattr(build, "global_inputs", lambda: dict(FROZEN_INPUTS))
+def pinned_digests(monkeypatch):
+    real = build.file_digest
+    monkeypatch.setattr(build, "file_digest", lambda p: "pinned" if ROOT in Path(p).parents else real(p))
 
 
 def run_cli(nb_dir: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
     """``python -m analysis.build --notebooks NB --out OUT ARGS`` (through main(), inputs pinned)."""
     return subprocess.run(
-        [PY, "-c", LAUNCHER, json.dumps(FROZEN_INPUTS), "--notebooks", str(nb_dir), "--out", str(out), *args],
+        [PY, "-c", LAUNCHER, "--notebooks", str(nb_dir), "--out", str(out), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -482,28 +478,111 @@ def test_no_change_path_does_not_import_heavy_modules(tmp_path):
     assert "HEAVY []" in res.stdout
 
 
-def test_global_inputs_cover_analysis_data_and_lock(tmp_path, monkeypatch):
-    monkeypatch.undo()  # the real global_inputs, on a fake project root
-    root = tmp_path / "proj"
-    (root / "analysis").mkdir(parents=True)
-    (root / "data" / "sub").mkdir(parents=True)
-    (root / "analysis" / "stats.py").write_text("A = 1\n")
-    (root / "data" / "facts.csv").write_text("a,b\n1,2\n")
-    (root / "requirements.lock").write_text("pandas==3.1.1\n")
-    monkeypatch.setattr(build, "ROOT", root)
-    base = build.global_inputs()
-    assert build.global_inputs() == base
+def fake_project(root: Path) -> Path:
+    """A tiny project: two statistics modules, two studies each using one, a registry, data and a lock."""
+    files = {
+        "analysis/__init__.py": "",
+        "analysis/core/__init__.py": "",
+        "analysis/core/fmt.py": "def f(x):\n    return str(x)\n",
+        "analysis/stats/__init__.py": "",
+        "analysis/stats/rates.py": "from analysis.core import fmt\n",
+        "analysis/stats/regions.py": "from . import rates\n",
+        "analysis/stats/sectors.py": "def g():\n    from analysis.core.fmt import f  # a lazy import counts\n",
+        "analysis/studies/__init__.py": "",
+        "analysis/studies/regional.py": "from analysis.stats import regions\n",
+        "analysis/studies/sectoral.py": "from analysis.stats.sectors import g\n",
+        "analysis/studies/registry.py": "",
+        "analysis/reporting/__init__.py": "",
+        "analysis/reporting/runner.py": "from analysis.core import fmt\n",
+        "data/regional.csv": "a\n1\n",
+        "data/sectoral.csv": "b\n2\n",
+        "data/sources.csv": "s\n3\n",
+        "requirements.lock": "pandas==3.1.1\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def test_cache_key_covers_import_closure_declared_data_and_lock(tmp_path, monkeypatch):
+    monkeypatch.undo()  # real digests
+    from analysis.studies import registry
+
+    root = fake_project(tmp_path / "proj")
+    nbs = root / "notebooks"
+    write_notebook(nbs / "04_regional_patterns.ipynb", body="from analysis.studies import regional")
+    write_notebook(nbs / "05_sectoral_patterns.ipynb", body="%matplotlib inline\nfrom analysis.studies import sectoral")
+    entries = {
+        "regional": registry.Entry("regional", "analysis.studies.regional", "04_regional_patterns", "Q4?",
+                                   data_files=("regional", "sources")),
+        "sectoral": registry.Entry("sectoral", "analysis.studies.sectoral", "05_sectoral_patterns", "Q5?",
+                                   data_files=("sectoral", "sources", "workforce")),
+    }
+    monkeypatch.setattr(registry, "STUDIES", entries)
+    jobs = {j.name: j for j in build.make_jobs(nbs, nbs / "reports.toml")}
+
+    def keys() -> dict[str, str]:
+        inputs = build.Inputs(root=root)
+        return {name: build.inputs_key(inputs.job_inputs(job)) for name, job in jobs.items()}
+
+    deps = build.Inputs(root=root)
+    regional = set(deps.job_inputs(jobs["04_regional_patterns"])["sources"])
+    sectoral = set(deps.job_inputs(jobs["05_sectoral_patterns"])["sources"])
+    assert {"analysis/stats/regions.py", "analysis/stats/rates.py", "analysis/stats/__init__.py",
+            "analysis/core/fmt.py", "analysis/reporting/runner.py"} <= regional
+    assert "analysis/stats/sectors.py" not in regional and "analysis/stats/regions.py" not in sectoral
+    assert "analysis/core/fmt.py" in sectoral  # through the lazy import inside g()
+    assert set(deps.job_inputs(jobs["05_sectoral_patterns"])["data"]) == {
+        "data/sectoral.csv", "data/sources.csv", "data/workforce.csv"}  # declared, not yet present: "missing"
+
+    base = keys()
+    assert keys() == base
     (root / "analysis" / "notes.txt").write_text("not a source")
-    (root / "data" / ".hidden").write_text("editor swap file")
-    assert build.global_inputs() == base
-    for path, text in [
-        (root / "analysis" / "stats.py", "A = 2\n"),
-        (root / "data" / "sub" / "new.csv", "x\n"),
-        (root / "requirements.lock", "pandas==3.1.2\n"),
+    (root / "analysis" / "stats" / "unused.py").write_text("X = 1\n")
+    assert keys() == base
+    for path, text, changed in [
+        (root / "analysis/stats/regions.py", "from . import rates\nY = 2\n", {"04_regional_patterns"}),
+        (root / "analysis/stats/sectors.py", "Z = 3\n", {"05_sectoral_patterns"}),
+        (root / "data/regional.csv", "a\n9\n", {"04_regional_patterns"}),
+        (root / "data/workforce.csv", "w\n1\n", {"05_sectoral_patterns"}),  # a declared file appears
+        (root / "analysis/core/fmt.py", "def f(x):\n    return repr(x)\n", set(jobs)),
+        (root / "data/sources.csv", "s\n4\n", set(jobs)),
+        (root / "requirements.lock", "pandas==3.1.2\n", set(jobs)),
     ]:
-        before = build.global_inputs()
+        before = keys()
         path.write_text(text)
-        assert build.global_inputs() != before, path
+        after = keys()
+        assert {n for n in jobs if after[n] != before[n]} == changed, path
+
+
+def test_editing_one_statistics_module_rebuilds_only_the_reports_that_import_it(tmp_path):
+    """End to end with the real package: two notebooks importing different statistics modules; a changed digest
+    of one module (as if edited) rebuilds only the notebook whose import closure holds it."""
+    nbs, out = tmp_path / "nbs", tmp_path / "out"
+    write_notebook(nbs / "01_rates.ipynb", body="from analysis.stats import rates")
+    write_notebook(nbs / "02_regions.ipynb", body="from analysis.stats import regions")
+    assert run_cli(nbs, out).returncode == 0
+    edited = (
+        "import sys\n"
+        "from analysis.core.paths import ROOT\n"
+        "from analysis.reporting import build\n"
+        "real = build.file_digest\n"
+        "def digest(p):\n"
+        "    if p == ROOT / 'analysis' / 'stats' / 'regions.py':\n"
+        "        return 'edited'\n"
+        "    return 'pinned' if ROOT in p.parents else real(p)\n"
+        "build.file_digest = digest\n"
+        "sys.exit(build.main(sys.argv[1:]))\n"
+    )
+    args = ["--notebooks", str(nbs), "--out", str(out)]
+    dry = subprocess.run([PY, "-c", edited, *args, "--dry-run"], cwd=ROOT, capture_output=True, text=True)
+    assert "would build  02_regions" in dry.stdout and "analysis/stats/regions.py" in dry.stdout, dry.stdout
+    assert "01_rates" not in dry.stdout
+    res = subprocess.run([PY, "-c", edited, *args], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert re.findall(r"start\s+(\S+)", res.stdout) == ["02_regions"]
+    assert "1 built" in res.stdout and "1 up to date" in res.stdout
 
 
 def test_preloaded_kernels_behave_like_fresh_ones(tmp_path):

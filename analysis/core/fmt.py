@@ -95,6 +95,26 @@ def fmt_interval(lower, upper, unit: str = "", level: float = 95) -> str:
     return f"{level:g}% CI {one(lower)} to {one(upper)}"
 
 
+def fmt_value(x, sig: int = 3) -> str:
+    """A measured number in a table cell: whole numbers as integers with thousands separators ('40', '1,408'),
+    others with ``sig`` significant figures and no trailing zeros ('0.832', '16.8', '0.04') below 1,000 and as
+    whole numbers from 1,000 up ('1,320', never '1319.51'); never scientific notation."""
+    if not _finite(x):
+        return fmt_number(x)
+    v = float(x)
+    if v.is_integer() or abs(v) >= 1000:
+        return fmt_count(v)
+    text = fmt_number(v, sig)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fmt_bool(x) -> str:
+    """A yes/no value for readers: 'yes', 'no'; '' for missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return "yes" if bool(x) else "no"
+
+
 def fmt_estimate(e) -> str:
     """An estimate with its interval and p-value, e.g. '-16.8% (95% CI -29.0% to -2.5%), p = 0.022'."""
     unit = getattr(e, "unit", "")
