@@ -53,6 +53,37 @@ def reports() -> BuiltReports:
     return BuiltReports(ROOT / "reports")
 
 
+def write_notebook(path: Path, body: str = "", params: str | None = None, stem: str | None = None) -> Path:
+    """A tiny notebook for the builder's tests: a tagged parameters cell, an optional body, and a cell publishing
+    its results through the transitional ``write_results`` (label ``descriptive``)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    stem = stem or path.stem
+    params = params if params is not None else 'x = 2\nlabel = "plain"\nresults_dir = "reports/results"\n'
+    nb = new_notebook()
+    pcell = new_code_cell(params)
+    pcell.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        new_markdown_cell(f"# {stem}"),
+        pcell,
+        new_code_cell(body or "pass"),
+        new_code_cell(
+            "from analysis.present.report import write_results\n"
+            f"write_results(results_dir, {stem!r}, {{'x': x, 'label': label}}, {{'double': 2 * x}},\n"
+            "              f'x doubled is {2 * x} for {label}.')\n"
+        ),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "kz-injuries",
+        "display_name": "Python (kz-injuries)",
+        "language": "python",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
 def execute(notebook: Path, tmp_path: Path, **parameters) -> dict:
     """Run a notebook with papermill (as a user would, outside the build) and return the results it published."""
     import nbformat

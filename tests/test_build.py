@@ -16,7 +16,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from conftest import write_notebook
+from nbformat.v4 import new_code_cell, new_notebook
 
 import analysis.core.io
 from analysis.core.paths import ROOT
@@ -27,33 +28,6 @@ from analysis.reporting import runner as render
 pytestmark = pytest.mark.notebook
 
 PY = sys.executable
-
-
-def write_notebook(path: Path, body: str = "", params: str | None = None, stem: str | None = None) -> Path:
-    """A tiny notebook: a tagged parameters cell, an optional body, and a cell writing the results JSON."""
-    stem = stem or path.stem
-    params = params if params is not None else 'x = 2\nlabel = "plain"\nresults_dir = "reports/results"\n'
-    nb = new_notebook()
-    pcell = new_code_cell(params)
-    pcell.metadata["tags"] = ["parameters"]
-    nb.cells = [
-        new_markdown_cell(f"# {stem}"),
-        pcell,
-        new_code_cell(body or "pass"),
-        new_code_cell(
-            "from analysis.present.report import write_results\n"
-            f"write_results(results_dir, {stem!r}, {{'x': x, 'label': label}}, {{'double': 2 * x}},\n"
-            "              f'x doubled is {2 * x} for {label}.')\n"
-        ),
-    ]
-    nb.metadata["kernelspec"] = {
-        "name": "kz-injuries",
-        "display_name": "Python (kz-injuries)",
-        "language": "python",
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
-    return path
 
 
 # Other people edit analysis/*.py and data/* in the same work tree while tests run; every such edit (rightly)

@@ -588,13 +588,18 @@ def check_writable(layout: Layout) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """True while process ``pid`` runs (a zombie, dead but not yet reaped by its new parent, counts as gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): the signal test is all we have
+    return state not in ("Z", "X")
 
 
 def _lock_holder(fd: int) -> dict:
