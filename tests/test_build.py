@@ -51,9 +51,11 @@ def pinned_digests(monkeypatch):
 
 
 def run_cli(nb_dir: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
-    """``python -m analysis.build --notebooks NB --out OUT ARGS`` (through main(), inputs pinned)."""
+    """``python -m analysis.build --notebooks NB --out OUT ARGS`` (through main(), inputs pinned), one worker unless
+    ``-j`` is given (the suite runs in parallel already; a second worker would only add its imports)."""
+    jobs = () if "-j" in args else ("-j", "1")
     return subprocess.run(
-        [PY, "-c", LAUNCHER, "--notebooks", str(nb_dir), "--out", str(out), *args],
+        [PY, "-c", LAUNCHER, "--notebooks", str(nb_dir), "--out", str(out), *jobs, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -142,8 +144,9 @@ def test_cache_skips_unchanged_and_rebuilds_only_the_changed_notebook(tmp_path):
     )
     fourth = run_cli(nbs, out)
     assert re.findall(r"start\s+(\S+)", fourth.stdout) == ["02_b_three"]
-    forced = run_cli(nbs, out, "--force")
-    assert sorted(re.findall(r"start\s+(\S+)", forced.stdout)) == ["01_a", "02_b", "02_b_three"]
+    forced = run_cli(nbs, out, "--force", "--dry-run")
+    assert sorted(re.findall(r"would build\s+(\S+)", forced.stdout)) == ["01_a", "02_b", "02_b_three"]
+    assert "3 to build, 0 up to date" in forced.stdout
 
 
 # --------------------------------------------------------------------------------------------------- failure
@@ -226,7 +229,7 @@ def test_run_notebook_writes_named_outputs(tmp_path):
 
     # A build in this same process afterwards (its workers and their kernels are forked from a process that has
     # run a kernel client, event loop included) must still work.
-    assert build.main(["--notebooks", str(nb.parent), "--out", str(tmp_path / "built")]) == 0
+    assert build.main(["--notebooks", str(nb.parent), "--out", str(tmp_path / "built"), "-j", "1"]) == 0
 
 
 # ------------------------------------------------------------------------------------------------- atomicity
@@ -239,7 +242,7 @@ class SimulatedCrash(BaseException):
 def test_crash_mid_write_leaves_previous_files_intact_and_no_temporaries(tmp_path, monkeypatch, capsys):
     nbs, out = tmp_path / "nbs", tmp_path / "out"
     write_notebook(nbs / "01_a.ipynb")
-    assert build.main(["--notebooks", str(nbs), "--out", str(out)]) == 0
+    assert build.main(["--notebooks", str(nbs), "--out", str(out), "-j", "1"]) == 0
     before = snapshot(out)
 
     real_os = analysis.core.io.os
@@ -255,7 +258,7 @@ def test_crash_mid_write_leaves_previous_files_intact_and_no_temporaries(tmp_pat
 
     monkeypatch.setattr(analysis.core.io, "os", CrashingOs())  # forked workers inherit the patch
     with pytest.raises(SimulatedCrash):
-        build.main(["--notebooks", str(nbs), "--out", str(out), "--force"])
+        build.main(["--notebooks", str(nbs), "--out", str(out), "--force", "-j", "1"])
     monkeypatch.undo()
 
     assert snapshot(out) == before  # html, results JSON, executed notebook, index and cache all untouched
@@ -266,7 +269,7 @@ def test_crash_mid_write_leaves_previous_files_intact_and_no_temporaries(tmp_pat
     stale.write_text("<half")
     (out / ".tmp" / "01_a-xyz").mkdir(parents=True)
     capsys.readouterr()
-    assert build.main(["--notebooks", str(nbs), "--out", str(out), "--force"]) == 0
+    assert build.main(["--notebooks", str(nbs), "--out", str(out), "--force", "-j", "1"]) == 0
     assert temporaries(out) == []
     assert "1 built" in capsys.readouterr().out
 
@@ -549,7 +552,7 @@ def test_editing_one_statistics_module_rebuilds_only_the_reports_that_import_it(
         "build.file_digest = digest\n"
         "sys.exit(build.main(sys.argv[1:]))\n"
     )
-    args = ["--notebooks", str(nbs), "--out", str(out)]
+    args = ["--notebooks", str(nbs), "--out", str(out), "-j", "1"]
     dry = subprocess.run([PY, "-c", edited, *args, "--dry-run"], cwd=ROOT, capture_output=True, text=True)
     assert "would build  02_regions" in dry.stdout and "analysis/stats/regions.py" in dry.stdout, dry.stdout
     assert "01_rates" not in dry.stdout

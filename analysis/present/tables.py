@@ -203,6 +203,54 @@ def _rows_html(d, kinds, opts, link_cols) -> str:
     return "".join(body)
 
 
+PAGE_WIDTH = 960  # px a table may take in a report (the page's text column is about 1,070 px wide)
+_CHAR = 7.8  # px per character at the tables' 13 px font (digits and capitals are the widest)
+_PADDING = 17  # px per cell (left and right padding, border)
+_TEXT_MIN = 10  # characters: a text column is never squeezed narrower than this
+_KEYS_MAX = 3  # leading identifying columns repeated in each part of a split table
+
+
+def _min_width(col, values, kind: str, opts: Mapping[str, Any]) -> float:
+    """Estimated narrowest width (px) of a column: numbers do not wrap, text and headers wrap between words."""
+    words = re.split(r"[\s\-]+", plain_header(col))
+    need = max((len(w) for w in words), default=1)
+    for v in values:
+        text = format_cell(v, kind, **opts)
+        if kind == "text":
+            longest = max((len(w) for w in re.split(r"\s+", text)), default=0)
+            need = max(need, min(longest, 16), min(len(text), _TEXT_MIN))
+        else:
+            need = max(need, len(text))
+    return need * _CHAR + _PADDING
+
+
+def split_columns(df, kinds: Mapping[str, str], opts: Mapping[str, Mapping[str, Any]],
+                  width: float = PAGE_WIDTH) -> list[list]:
+    """Columns of ``df`` in parts that each fit ``width`` px: one part when the table fits; otherwise its leading
+    identifying columns (text or year-like, up to three) repeated in each part, the other columns packed in order."""
+    columns = list(df.columns)
+    widths = {c: _min_width(c, df[c].tolist(), kinds[c], opts[c]) for c in columns}
+    if sum(widths.values()) <= width:
+        return [columns]
+    keys = []
+    for c in columns[:_KEYS_MAX]:
+        if kinds[c] not in ("text", "integer") or sum(widths[k] for k in keys) + widths[c] > width * 0.4:
+            break
+        keys.append(c)
+    parts, current = [], []
+    budget = width - sum(widths[k] for k in keys)
+    used = 0.0
+    for c in columns[len(keys):]:
+        if current and used + widths[c] > budget:
+            parts.append(keys + current)
+            current, used = [], 0.0
+        current.append(c)
+        used += widths[c]
+    if current:
+        parts.append(keys + current)
+    return parts
+
+
 def html_table(df, link_cols: tuple[str, ...] = ("url",), max_rows: int | None = None,
                formats: Mapping[str, str] | None = None) -> str:
     """An HTML table for a report: every data-derived text escaped, only ``link_cols`` turned into links, every
@@ -210,8 +258,9 @@ def html_table(df, link_cols: tuple[str, ...] = ("url",), max_rows: int | None =
     plain English (:func:`plain_header`).
 
     A table longer than :data:`LONG_TABLE` rows shows its first :data:`SUMMARY_ROWS` rows (at most ``max_rows``),
-    says how many there are, and keeps the full table folded away below; the report builder adds a link to the
-    table's CSV when the study publishes it.
+    says how many there are, and keeps the full table folded away below. A table too wide for the page
+    (:func:`split_columns`) is shown in parts that repeat its identifying columns. The report builder adds a link to
+    the table's CSV (all rows and columns) when the study publishes it.
 
     Parameters
     ----------
@@ -241,20 +290,36 @@ def html_table(df, link_cols: tuple[str, ...] = ("url",), max_rows: int | None =
         signed = bool(tokens & {"change", "error", "gap", "difference", "diff"}) or any(v < 0 for v in present)
         decimals = 2 if present and all(abs(v) < 1 for v in present) else 1
         opts[col] = {"signed": signed, "decimals": decimals} if kind == "percent" else {}
-    head = "".join(
-        f'<th class="{"text" if kinds[c] == "text" else "num"}">{html.escape(plain_header(c))}</th>'
-        for c in columns)
     n = len(df)
     shown = min(max_rows or n, SUMMARY_ROWS if n > LONG_TABLE else n)
     sig = table_signature(columns, n)
+    parts = split_columns(df, kinds, opts)
 
-    def table(d, extra_class="") -> str:
-        return (f'<table class="dataframe kz-table{extra_class}" data-kz-sig="{sig}" data-kz-rows="{n}">'
-                f"<thead><tr>{head}</tr></thead><tbody>{_rows_html(d, kinds, opts, link_cols)}</tbody></table>")
+    def tables(d, extra_class="") -> str:
+        out = []
+        for cols in parts:
+            head = "".join(f'<th class="{"text" if kinds[c] == "text" else "num"}">{html.escape(plain_header(c))}</th>'
+                           for c in cols)
+            out.append(f'<table class="dataframe kz-table{extra_class}" data-kz-sig="{sig}" data-kz-rows="{n}">'
+                       f"<thead><tr>{head}</tr></thead><tbody>{_rows_html(d[cols], kinds, opts, link_cols)}</tbody>"
+                       "</table>")
+        return "".join(out)
 
+    notes = []
+    if len(parts) > 1:
+        keys = next((i for i in range(len(parts[0])) if any(len(p) <= i or p[i] != parts[0][i] for p in parts)),
+                    len(parts[0]))
+        repeat = {0: "", 1: " (the first column repeats in each part)"}.get(
+            keys, f" (the first {keys} columns repeat in each part)")
+        notes.append(f"A wide table, shown in {len(parts)} parts to fit the page{repeat}.")
+    if shown < n:
+        notes.append(f"Showing the first {shown:,} of {n:,} rows.")
+    note = ""
+    if notes:
+        note = (f'<p class="kz-table-note">{" ".join(notes)} <span class="kz-csv-link" data-kz-sig="{sig}"></span>'
+                "</p>")
+    cls = "kz-table-wrap" + (" kz-long" if shown < n else "") + (" kz-split" if len(parts) > 1 else "")
     if shown >= n:
-        return f'<div class="kz-table-wrap">{table(df)}</div>'
-    return (f'<div class="kz-table-wrap kz-long">{table(df.head(shown))}'
-            f'<p class="kz-table-note">Showing the first {shown:,} of {n:,} rows. '
-            f'<span class="kz-csv-link" data-kz-sig="{sig}"></span></p>'
-            f"<details><summary>All {n:,} rows</summary>{table(df, ' kz-full')}</details></div>")
+        return f'<div class="{cls}">{tables(df)}{note}</div>'
+    return (f'<div class="{cls}">{tables(df.head(shown))}{note}'
+            f"<details><summary>All {n:,} rows</summary>{tables(df, ' kz-full')}</details></div>")

@@ -56,8 +56,6 @@ td.verdict details p { margin: .3em 0; }
 td.figure img { width: 180px; height: auto; border: 1px solid #d8dee4; background: #fff; }
 td.links a { display: inline-block; margin: 0 .6em .2em 0; }
 td.question code { font-size: 12px; white-space: pre-wrap; }
-.kz-badge { display: inline-block; padding: .05em .6em; border-radius: .8em; font-weight: 700; font-size: 12px;
-            letter-spacing: .02em; margin-right: .45em; vertical-align: baseline; white-space: nowrap; }
 .status { display: inline-block; padding: .05em .5em; border-radius: .3em; font-size: 12px; font-weight: 700; }
 .status-failed .status { background: #ffebe9; color: #a40e26; }
 .status-skipped .status, .status-not-built .status { background: #fff8c5; color: #7d4e00; }
@@ -65,6 +63,7 @@ tr.status-failed td { background: #fff8f7; }
 pre.error { white-space: pre-wrap; font-size: 12px; color: #a40e26; margin: .4em 0 0 0; }
 .stale { color: #57606a; font-style: italic; }
 footer { margin: 2em 0; color: #57606a; font-size: 12px; }
+.kz-badge { font-size: 12px; white-space: nowrap; }
 @media (max-width: 900px) { col.c-figure { width: 0; } td.figure img { display: none; } }
 """
 
@@ -298,6 +297,7 @@ def render(out: Path, items: Iterable[dict], registry, provenance: Mapping[str, 
     n_reports = sum(1 for it in items if it["kind"] != "claim")
     n_claims = len(items) - n_reports
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing built"
+    from analysis.present.report import STYLE_RULES
     from analysis.reporting.provenance import describe
 
     foot = " ".join(describe(provenance or {}))
@@ -305,7 +305,7 @@ def render(out: Path, items: Iterable[dict], registry, provenance: Mapping[str, 
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(TITLE)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<title>{_e(TITLE)}</title>\n<style>{STYLE_RULES}{CSS}</style>\n</head>\n<body>\n<main>\n"
         f"<h1>{_e(TITLE)}</h1>\n"
         '<p class="lead">Each row answers one question about what Kazakhstan\'s Ministry of Labour has told the press '
         "about workplace injuries: the verdict as a label, one sentence, the report's first figure and the "

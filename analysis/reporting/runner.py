@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import quote
 
 from analysis.core.paths import REPORTS_DIR, ROOT, resolve
-from analysis.present.report import RESULTS_MARKER, RESULTS_MIME
+from analysis.present.report import RESULTS_MARKER, RESULTS_MIME, STYLE_RULES
 from analysis.present.tables import escape
 from analysis.reporting import CSP, KERNEL_NAME, OWNER_FILE
 from analysis.reporting.kernels import LOG_ENV
@@ -145,7 +145,8 @@ body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 1em 1.5em; }
 .jp-RenderedHTMLCommon table.kz-table { table-layout: auto; max-width: 100%; margin: 0; font-size: 13px; }
 .jp-RenderedHTMLCommon table.kz-table th, .jp-RenderedHTMLCommon table.kz-table td {
   padding: .3em .5em; line-height: 1.35; vertical-align: top; white-space: normal; }
-.jp-RenderedHTMLCommon table.kz-table .num { text-align: right; white-space: nowrap; }
+.jp-RenderedHTMLCommon table.kz-table .num { text-align: right; }
+.jp-RenderedHTMLCommon table.kz-table td.num { white-space: nowrap; }
 .jp-RenderedHTMLCommon table.kz-table .text { text-align: left; overflow-wrap: break-word; min-width: 5em; }
 .jp-RenderedHTMLCommon table.kz-table th { vertical-align: bottom; overflow-wrap: normal; }
 .jp-RenderedHTMLCommon table:not(.kz-table) td, .jp-RenderedHTMLCommon table:not(.kz-table) th {
@@ -216,7 +217,7 @@ def render_html(nb, title: str, banner_html: str = "", nb_dir: str | Path = ".",
         "metadata": {"name": title, "path": str(nb_dir)},
         "kz_csp": CSP,
         "kz_banner": banner_html,
-        "kz_css": _CSS,
+        "kz_css": _CSS + STYLE_RULES,
         "kz_footer": footer_html,
     }
     nb.metadata["title"] = title
@@ -295,6 +296,24 @@ def _banner(name: str, notebook: Path, parameters: Mapping[str, Any]) -> str:
     )
 
 
+
+
+def verdict_banner(nb, payload: Mapping[str, Any]) -> str:
+    """For a page without the summary box (a notebook not yet converted to a study): its label as a badge and
+    its headline, so every report opens with its verdict at a glance."""
+    from analysis.core.study import LABELS
+    from analysis.present.report import badge
+
+    for cell in nb.cells:
+        for o in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            html = (o.get("data") or {}).get("text/html", "")
+            if "kz-summary" in (html if isinstance(html, str) else "".join(html)):
+                return ""
+    label = payload.get("label")
+    if label not in LABELS:
+        return ""
+    return (f'<span class="kz-verdict">{badge(label)}<strong>{escape(payload.get("headline") or "")}</strong>'
+            "</span>")
 
 
 def find_results(nb) -> dict:
@@ -598,6 +617,7 @@ def run_notebook(
 
             provenance = collect()
         page_nb, notes = clean_for_html(nb)
+        banner = "<br>".join(b for b in (_banner(name, notebook, params), verdict_banner(page_nb, payload)) if b)
         if index_href is None:
             reports = REPORTS_DIR.resolve()
             if out.resolve() == reports or reports in out.resolve().parents:
@@ -605,8 +625,7 @@ def run_notebook(
         furniture = downloads_html(name, payload) + footer_html(provenance, index_href=index_href)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            body = render_html(page_nb, title or payload.get("title") or name,
-                               _banner(name, notebook, params), notebook.parent, furniture)
+            body = render_html(page_nb, title or payload.get("title") or name, banner, notebook.parent, furniture)
         body = link_tables(add_contents(body), name, payload)
         thumb, thumb_alt = thumbnail(nb)
 
