@@ -22,8 +22,9 @@ def data_copy(tmp_path):
 
 class BuiltReports:
     """The project's reports, built once per test session by the report builder (``make report`` did the same,
-    so in CI this finds everything up to date). Shared by pytest-xdist workers: the builder's own lock serialises
-    them and its cache makes the later ones no-ops."""
+    so in CI this finds everything up to date). Shared by pytest-xdist workers: each worker runs the builder, whose
+    lock serialises them; a builder that waited plans its work after the lock, so it finds the reports the first
+    one built up to date and only reads them."""
 
     def __init__(self, out: Path):
         self.out = out

@@ -345,8 +345,8 @@ def check_glossary_links(links: list[str], page: Path, glossary_ids: dict[Path, 
 
 def test_index_glossary_and_every_report_read_well(browser, request):
     index = REPORTS / "index.html"
-    if not index.exists() and not os.environ.get("KZ_REPORTS_DIR"):
-        request.getfixturevalue("reports")  # build them (shared with the other tests of this session)
+    if not os.environ.get("KZ_REPORTS_DIR"):
+        request.getfixturevalue("reports")  # up to date (a no-op after `make report`), shared with other tests
     need(index.exists(), f"{index} is not built (run `make report` first)")
     page = Page(browser)
     assert_offline(page.open(index), "index.html")
