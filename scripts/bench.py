@@ -99,7 +99,7 @@ def naive_loop(jobs: list[build.Job], work: Path) -> float:
         executed.parent.mkdir(parents=True, exist_ok=True)
         params = work / "params" / f"{job.name}.yaml"
         params.parent.mkdir(parents=True, exist_ok=True)
-        params.write_text(json.dumps({**job.parameters, "results_dir": str(work / "results" / job.name)}))
+        params.write_text(json.dumps(job.parameters))  # results travel as a notebook output: nothing else to pass
         run(
             [PY, "-m", "papermill", str(job.notebook), str(executed), "-k", KERNEL, "-f", str(params),
              "--cwd", str(job.notebook.parent)],

@@ -574,6 +574,9 @@ def run_notebook(
                     language="python",  # the parameter syntax; notebooks without kernelspec metadata need it
                     progress_bar=False, log_output=False, request_save_on_cell_execute=False,
                     cwd=str(notebook.parent), start_timeout=STARTUP_TIMEOUT, execution_timeout=cell_timeout,
+                    # Every output is in once the last cell ran: stop the kernel at once instead of waiting about
+                    # a second for a graceful shutdown (nbclient's NotebookClient.shutdown_kernel).
+                    shutdown_kernel="immediate",
                 )
         except PapermillExecutionError as exc:
             where = f"cell In [{exc.exec_count}]"
