@@ -142,16 +142,21 @@ def test_killing_the_build_leaves_no_process_and_no_lock_behind(tmp_path, sig):
         assert "terminated: finished reports are in place" in stderr
 
     flag.write_text("go")
-    t0 = time.perf_counter()
-    again = run_build(nbs, out, timeout=120)
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert "waiting for another build" not in again.stdout + again.stderr
-    assert "2 built" in again.stdout
-    if sig == signal.SIGKILL:  # the killed build never wrote "finished" into the lock record
+    if sig == signal.SIGKILL:  # the next build builds both reports, after noting the dead build
+        again = run_build(nbs, out, timeout=120)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "2 built" in again.stdout
+        # the killed build never wrote "finished" into the lock record
         assert f"note: the previous build (pid {build.pid}" in again.stdout and "died" in again.stdout
+    else:  # the lock is free at once: a build with nothing to run (no notebooks) takes it and sweeps
+        empty = tmp_path / "none"
+        empty.mkdir()
+        again = run_build(empty, out, timeout=60)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "note:" not in again.stdout  # a terminated build ends cleanly
+    assert "waiting for another build" not in again.stdout + again.stderr
     leftovers = list((out / ".tmp").rglob("*")) if (out / ".tmp").exists() else []
     assert not leftovers, leftovers
-    assert time.perf_counter() - t0 < 120
 
 
 def test_a_lock_record_of_a_dead_build_is_taken_over_with_a_message(tmp_path):

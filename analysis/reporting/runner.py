@@ -467,7 +467,8 @@ def thumbnail(nb) -> tuple[str | None, str | None]:
                 img = Image.open(io.BytesIO(base64.b64decode(data if isinstance(data, str) else "".join(data))))
                 img.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 4))
                 buf = io.BytesIO()
-                img.convert("RGB").save(buf, format="PNG", optimize=True)
+                # 64 colours are plenty for a chart at this size and make it about three times smaller
+                img.convert("RGB").quantize(colors=64).save(buf, format="PNG", optimize=True)
             except Exception:  # noqa: BLE001 - a thumbnail is a nicety; never fail a report for it
                 return None, None
             return base64.b64encode(buf.getvalue()).decode("ascii"), alt
