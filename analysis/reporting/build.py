@@ -431,12 +431,12 @@ def record_result(layout: Layout, job: Job, key: str, inputs: dict, result) -> d
 # --------------------------------------------------------------------------------------------------- workers
 
 
-def _init_worker(log_path: str, preload: list[str], build_pid: int, running_dir: str) -> None:
-    """Set a pool worker up: die with the build, keep noise off the terminal, start the kernel zygote.
+def _init_worker(log_path: str, zygote: str | None, build_pid: int, running_dir: str) -> None:
+    """Set a pool worker up: die with the build, keep noise off the terminal, connect to the kernel zygote.
 
     The worker asks Linux for SIGTERM when the build dies (``PR_SET_PDEATHSIG``; the zygote and the kernels do the
-    same one level down), so killing the build never leaves workers behind. Its fds 1 and 2 go to the build log.
-    With ``preload``, a kernel zygote imports those modules once for all this worker's kernels.
+    same), so killing the build never leaves workers behind. Its fds 1 and 2 go to the build log. With a
+    ``zygote`` address, its kernels are forked by the build's zygote (which imported the notebooks' modules once).
     """
     from analysis.reporting.zygote import die_with_parent
 
@@ -452,10 +452,10 @@ def _init_worker(log_path: str, preload: list[str], build_pid: int, running_dir:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.environ["KZ_BUILD_RUNNING_DIR"] = running_dir
     sys.modules.setdefault("rfc3987_syntax", None)  # see warm_renderer
-    if preload:
-        from analysis.reporting.kernels import start_zygote
+    if zygote:
+        from analysis.reporting.kernels import connect_zygote
 
-        start_zygote(preload)
+        connect_zygote(zygote)
 
 
 def warm_renderer() -> None:
@@ -761,7 +761,7 @@ def run_jobs(
 ):
     """Run ``todo`` [(job, key, inputs)] on a process pool, ``workers`` at a time, longest (last run) first.
 
-    With ``preload``, each worker's kernels are forked from a process that has already imported what the
+    With ``preload``, the workers' kernels are forked from one process that has already imported what the
     notebooks import (analysis.reporting.kernels): one kernel per notebook still, without 2-4 s of imports each.
     When a worker dies (killed, out of memory), every report running at that moment fails with
     ``BrokenProcessPool``; each is retried once on a fresh pool, so the innocent ones still build.
@@ -782,15 +782,17 @@ def run_jobs(
         pass  # a fresh log for this build's kernel and library noise
     layout.running.mkdir(parents=True, exist_ok=True)
 
-    modules = []
-    if preload and hasattr(os, "fork"):
-        modules = deps.imported_modules(sorted({str(job.notebook) for job, _, _ in todo}))
+    zygote = None
+    if preload:  # first, so that its imports overlap the warm-up and the workers' start
+        from analysis.reporting.kernels import start_zygote
+
+        zygote = start_zygote(deps.imported_modules(sorted({str(job.notebook) for job, _, _ in todo})), log_path)
 
     warm_renderer()
 
     def new_pool():
         return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(log_path, modules, os.getpid(), str(layout.running)))
+                                   initargs=(log_path, zygote and zygote.address, os.getpid(), str(layout.running)))
 
     pool = new_pool()
     in_flight = {}
@@ -836,6 +838,9 @@ def run_jobs(
         raise
     else:
         pool.shutdown(wait=True)
+    finally:
+        if zygote is not None:
+            zygote.stop()
 
 
 # ----------------------------------------------------------------------------------------------------- index
