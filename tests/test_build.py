@@ -686,3 +686,26 @@ def test_a_wide_table_is_split_into_parts_that_repeat_its_first_columns():
     assert shown == [tables.plain_header(c) for c in df.columns[2:]]  # every column once, in order
     narrow = tables.html_table(df.iloc[:, :6])
     assert len(re.findall(r"<table ", narrow)) == 1
+
+
+def test_a_column_of_numbers_reads_alike():
+    import pandas as pd
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from analysis.core import fmt
+
+    html = tables.html_table(pd.DataFrame({"ratio": [1.85, 2.2, 2.22, 1.6, 0.597]}))
+    assert re.findall(r"<td[^>]*>(.*?)</td>", html) == ["1.85", "2.20", "2.22", "1.60", "0.60"]
+    assert fmt.column_decimals([16.83, 12.3, 31.9]) == 1 and fmt.column_decimals([0.0114, 0.0297]) == 4
+    assert fmt.column_decimals([0.04, 40.0]) is None  # mixed measures: each value on its own
+    assert fmt.fmt_decimal(9283500.0, 0) == "9,283,500" and fmt.fmt_decimal(2.2, 2) == "2.20"
+
+    @given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False))
+    def never_scientific(x):
+        for text in (fmt.fmt_value(x), fmt.fmt_decimal(x, 3), fmt.fmt_number(x)):
+            assert "e" not in text.lower() and text.strip() == text
+        if abs(x) >= 1000:
+            assert "." not in fmt.fmt_value(x)  # no fractional people
+
+    never_scientific()

@@ -108,6 +108,28 @@ def fmt_value(x, sig: int = 3) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def fmt_decimal(x, decimals: int) -> str:
+    """A number with a fixed number of decimals and thousands separators ('2.20', '16.8', '9,283,500'): one column
+    of a table reads alike; never scientific notation."""
+    if not _finite(x):
+        return fmt_number(x)
+    text = f"{float(x):,.{max(0, int(decimals))}f}"
+    return "0" if float(text.replace(",", "")) == 0 and decimals == 0 else text
+
+
+def column_decimals(values, sig: int = 3, most: int = 4) -> int | None:
+    """Decimals that give a typical value of a column (its lower median magnitude) ``sig`` significant figures,
+    between 0 and ``most``; None when the values span more than two orders of magnitude (a column mixing
+    measures, better formatted value by value with :func:`fmt_value`)."""
+    mags = sorted(abs(float(v)) for v in values if _finite(v) and float(v) != 0)
+    if not mags:
+        return 0
+    if mags[-1] / mags[0] > 100:
+        return None
+    typical = mags[(len(mags) - 1) // 2]
+    return max(0, min(most, sig - 1 - math.floor(math.log10(typical))))
+
+
 def fmt_bool(x) -> str:
     """A yes/no value for readers: 'yes', 'no'; '' for missing."""
     if x is None or (isinstance(x, float) and math.isnan(x)):

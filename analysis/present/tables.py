@@ -136,7 +136,7 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool) and type(v).__name__ != "bool_"
 
 
-def format_cell(v: Any, kind: str, *, signed: bool = True, decimals: int = 1) -> str:
+def format_cell(v: Any, kind: str, *, signed: bool = True, decimals: int | None = None) -> str:
     """One cell's text under the table policy (see :func:`column_kind`)."""
     from analysis.core import fmt
 
@@ -149,13 +149,15 @@ def format_cell(v: Any, kind: str, *, signed: bool = True, decimals: int = 1) ->
     if kind == "pvalue":
         return fmt.fmt_pvalue(v)
     if kind == "percent":
-        return fmt.fmt_percent(v, decimals=decimals, signed=signed)
+        return fmt.fmt_percent(v, decimals=1 if decimals is None else decimals, signed=signed)
     if kind == "integer":
         return str(int(v))
     if kind == "count":
         return fmt.fmt_count(v)
     if kind == "number":
-        return fmt.fmt_value(v)
+        if decimals is None or abs(float(v)) >= 1000:
+            return fmt.fmt_value(v)
+        return fmt.fmt_decimal(v, decimals)
     if isinstance(v, float):  # a stray float in a text column
         return fmt.fmt_value(v)
     return str(v)
@@ -237,18 +239,26 @@ def split_columns(df, kinds: Mapping[str, str], opts: Mapping[str, Mapping[str, 
         if kinds[c] not in ("text", "integer") or sum(widths[k] for k in keys) + widths[c] > width * 0.4:
             break
         keys.append(c)
-    parts, current = [], []
+    rest = columns[len(keys):]
     budget = width - sum(widths[k] for k in keys)
-    used = 0.0
-    for c in columns[len(keys):]:
-        if current and used + widths[c] > budget:
-            parts.append(keys + current)
-            current, used = [], 0.0
-        current.append(c)
-        used += widths[c]
-    if current:
-        parts.append(keys + current)
-    return parts
+
+    def pack(limit: float) -> list[list]:
+        parts, current, used = [], [], 0.0
+        for c in rest:
+            if current and used + widths[c] > limit:
+                parts.append(current)
+                current, used = [], 0.0
+            current.append(c)
+            used += widths[c]
+        return [*parts, current] if current else parts
+
+    fewest = len(pack(budget))
+    # As many parts as needed, as even as possible: the smallest width limit that still needs no more parts.
+    total = sum(widths[c] for c in rest)
+    limit = total / fewest
+    while limit < budget and len(pack(limit)) > fewest:
+        limit += 10
+    return [keys + part for part in pack(min(limit, budget))]
 
 
 def html_table(df, link_cols: tuple[str, ...] = ("url",), max_rows: int | None = None,
@@ -279,6 +289,8 @@ def html_table(df, link_cols: tuple[str, ...] = ("url",), max_rows: int | None =
     str
         ``<div class="kz-table-wrap">`` holding the table (and the folded full table when shortened).
     """
+    from analysis.core import fmt
+
     columns = list(df.columns)
     kinds, opts = {}, {}
     for col in columns:
@@ -288,8 +300,12 @@ def html_table(df, link_cols: tuple[str, ...] = ("url",), max_rows: int | None =
         present = [v for v in values if not _missing(v) and _is_number(v)]
         tokens = _tokens(col)
         signed = bool(tokens & {"change", "error", "gap", "difference", "diff"}) or any(v < 0 for v in present)
-        decimals = 2 if present and all(abs(v) < 1 for v in present) else 1
-        opts[col] = {"signed": signed, "decimals": decimals} if kind == "percent" else {}
+        if kind == "percent":
+            opts[col] = {"signed": signed, "decimals": 2 if present and all(abs(v) < 1 for v in present) else 1}
+        elif kind == "number":  # one number of decimals per column, from its typical value (3 significant figures)
+            opts[col] = {"decimals": fmt.column_decimals(present)}
+        else:
+            opts[col] = {}
     n = len(df)
     shown = min(max_rows or n, SUMMARY_ROWS if n > LONG_TABLE else n)
     sig = table_signature(columns, n)
