@@ -12,10 +12,10 @@ STAMP  := $(VENV)/.installed
 
 help:
 	@echo "make report   render every notebook into reports/ (FORCE=1 rebuilds all)"
-	@echo "make test     run the test suite"
+	@echo "make test     run the test suite (in parallel, one worker per core)"
 	@echo "make env      build or refresh the project environment .venv (report and test do this first)"
 	@echo "make lab      start JupyterLab with the project kernel"
-	@echo "make bench    time cold build, naive loop and no-change rebuild"
+	@echo "make bench    time cold build vs naive loop, no-change rebuild, claim checker vs bare imports"
 	@echo "make lint     ruff"
 	@echo "make lock     re-pin requirements.lock from pyproject.toml (needs the registries)"
 	@echo "make clean    remove built reports, results, executed notebooks and the build cache (.venv stays)"

@@ -5,9 +5,13 @@ In one invocation, on the same notebooks and variants (``notebooks/`` and ``note
 1. cold build: ``python -m analysis.build --force`` into an empty temporary folder (no cache, reports/ untouched);
 2. naive loop: per report, sequentially, ``python -m papermill`` then ``python -m jupyter nbconvert --to html
    --no-input``, the way one would script it by hand;
-3. no-change rebuild: ``python -m analysis.build`` again on the folder of step 1.
+3. no-change rebuild: ``python -m analysis.build`` again on the folder of step 1;
+4. claim checker: ``python -m analysis.claims quarterly --current 584 --change-pct -16.6 --period 2025-H1`` against a
+   bare ``python -c "import pandas, scipy.stats, statsmodels.genmod.generalized_linear_model"`` (the same stack), each
+   run ``--repeat`` times alternately, medians compared.
 
-Prints the three wall times and the ratios against the targets (cold <= 0.30x naive, no-change <= 1 s).
+Prints the wall times and the ratios against the targets (cold <= 0.25x naive, no-change <= 1 s, claim <= 1.5x the
+bare import). ``--claims-only`` runs step 4 alone. Measure on a quiet machine: other processes skew every figure.
 ``--demo N`` benchmarks N generated notebooks instead (pandas + matplotlib, one figure each), for when the project
 has few notebooks. ``--check`` exits 1 when a target is missed. Exit 2 when a build or naive step fails.
 """
@@ -31,8 +35,11 @@ from analysis.reporting import build  # noqa: E402  (light: standard library onl
 
 PY = sys.executable
 KERNEL = build.KERNEL_NAME
-COLD_TARGET = 0.30
+COLD_TARGET = 0.25
 NOCHANGE_TARGET = 1.0
+CLAIM_TARGET = 1.5
+CLAIM = ["quarterly", "--current", "584", "--change-pct", "-16.6", "--period", "2025-H1"]
+BARE = "import pandas, scipy.stats, statsmodels.genmod.generalized_linear_model"
 
 
 def run(cmd: list[str], what: str) -> float:
@@ -65,7 +72,7 @@ def demo_notebooks(folder: Path, n: int) -> Path:
             params,
             new_code_cell(
                 "import numpy as np, pandas as pd, matplotlib.pyplot as plt\n"
-                "from analysis.io import write_results\n"
+                "from analysis.present.report import write_results\n"
                 "rng = np.random.default_rng(seed)\n"
                 "df = pd.DataFrame({'year': range(2010, 2025), 'count': rng.poisson(1500, 15)})\n"
                 "ax = df.plot(x='year', y='count', figsize=(6, 3)); plt.show()\n"
@@ -92,7 +99,7 @@ def naive_loop(jobs: list[build.Job], work: Path) -> float:
         executed.parent.mkdir(parents=True, exist_ok=True)
         params = work / "params" / f"{job.name}.yaml"
         params.parent.mkdir(parents=True, exist_ok=True)
-        params.write_text(json.dumps({**job.parameters, "results_dir": str(work / "results" / job.name)}))
+        params.write_text(json.dumps(job.parameters))  # results travel as a notebook output: nothing else to pass
         run(
             [PY, "-m", "papermill", str(job.notebook), str(executed), "-k", KERNEL, "-f", str(params),
              "--cwd", str(job.notebook.parent)],
@@ -106,16 +113,47 @@ def naive_loop(jobs: list[build.Job], work: Path) -> float:
     return time.perf_counter() - t0
 
 
+def claim_timing(repeat: int, out: Path) -> tuple[float, float, list[float], list[float]]:
+    """Median wall times of the claim checker and of the bare import, run alternately ``repeat`` times."""
+    import statistics
+
+    claim_cmd = [PY, "-m", "analysis.claims", *CLAIM, "--out", str(out)]
+    bare_cmd = [PY, "-c", BARE]
+    run(bare_cmd, "warm-up import")
+    run(claim_cmd, "warm-up claim")
+    claims, bares = [], []
+    for _ in range(repeat):
+        bares.append(run(bare_cmd, "bare import"))
+        claims.append(run(claim_cmd, "claim checker"))
+    return statistics.median(claims), statistics.median(bares), claims, bares
+
+
+def report_claims(repeat: int, tmp: Path) -> bool:
+    print(f"bench: claim checker vs bare import, {repeat} runs each ...", flush=True)
+    claim, bare, claims, bares = claim_timing(repeat, tmp / "claims")
+    ratio = claim / bare
+    ok = ratio <= CLAIM_TARGET
+    print(f"  claim checker ({' '.join(CLAIM)})  median {claim:6.2f} s  (runs: "
+          f"{', '.join(f'{x:.2f}' for x in claims)})")
+    print(f"  bare import   ({BARE})  median {bare:6.2f} s  (runs: {', '.join(f'{x:.2f}' for x in bares)})")
+    print(f"  claim / bare = {ratio:.2f}x   (target <= {CLAIM_TARGET:.1f}x: {'met' if ok else 'MISSED'})")
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="scripts/bench.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--notebooks", type=Path, default=build.NOTEBOOKS_DIR, help="notebooks folder")
     ap.add_argument("--demo", type=int, metavar="N", help="benchmark N generated notebooks instead")
     ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (printed)")
+    ap.add_argument("--repeat", type=int, default=7, help="runs of the claim checker and the bare import (median)")
+    ap.add_argument("--claims-only", action="store_true", help="time the claim checker only")
     args = ap.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="kz-bench-"))
     try:
+        if args.claims_only:
+            return 1 if not report_claims(args.repeat, tmp) and args.check else 0
         nb_dir = demo_notebooks(tmp / "notebooks", args.demo) if args.demo else build.resolve(args.notebooks)
         jobs = [j for j in build.make_jobs(nb_dir, nb_dir / build.CONFIG_NAME) if not j.skipped]
         if not jobs:
@@ -162,9 +200,10 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  no-change    = {nochange:.2f} s (target <= {NOCHANGE_TARGET:.0f} s: {'met' if nochange_ok else 'MISSED'})"
         )
+        claim_ok = args.demo or report_claims(args.repeat, tmp)
         if args.keep:
             print(f"  outputs kept in {tmp}")
-        return 1 if args.check and not (cold_ok and nochange_ok) else 0
+        return 1 if args.check and not (cold_ok and nochange_ok and claim_ok) else 0
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -22,8 +22,9 @@ def data_copy(tmp_path):
 
 class BuiltReports:
     """The project's reports, built once per test session by the report builder (``make report`` did the same,
-    so in CI this finds everything up to date). Shared by pytest-xdist workers: the builder's own lock serialises
-    them and its cache makes the later ones no-ops."""
+    so in CI this finds everything up to date). Shared by pytest-xdist workers: each worker runs the builder, whose
+    lock serialises them; a builder that waited plans its work after the lock, so it finds the reports the first
+    one built up to date and only reads them."""
 
     def __init__(self, out: Path):
         self.out = out
@@ -51,6 +52,37 @@ def reports() -> BuiltReports:
                           timeout=900)
     assert proc.returncode == 0, f"the report build failed:\n{proc.stdout}\n{proc.stderr}"
     return BuiltReports(ROOT / "reports")
+
+
+def write_notebook(path: Path, body: str = "", params: str | None = None, stem: str | None = None) -> Path:
+    """A tiny notebook for the builder's tests: a tagged parameters cell, an optional body, and a cell publishing
+    its results through the transitional ``write_results`` (label ``descriptive``)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    stem = stem or path.stem
+    params = params if params is not None else 'x = 2\nlabel = "plain"\nresults_dir = "reports/results"\n'
+    nb = new_notebook()
+    pcell = new_code_cell(params)
+    pcell.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        new_markdown_cell(f"# {stem}"),
+        pcell,
+        new_code_cell(body or "pass"),
+        new_code_cell(
+            "from analysis.present.report import write_results\n"
+            f"write_results(results_dir, {stem!r}, {{'x': x, 'label': label}}, {{'double': 2 * x}},\n"
+            "              f'x doubled is {2 * x} for {label}.')\n"
+        ),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "kz-injuries",
+        "display_name": "Python (kz-injuries)",
+        "language": "python",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
 
 
 def execute(notebook: Path, tmp_path: Path, **parameters) -> dict:

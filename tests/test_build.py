@@ -16,7 +16,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from conftest import write_notebook
+from nbformat.v4 import new_code_cell, new_notebook
 
 import analysis.core.io
 from analysis.core.paths import ROOT
@@ -29,66 +30,33 @@ pytestmark = pytest.mark.notebook
 PY = sys.executable
 
 
-def write_notebook(path: Path, body: str = "", params: str | None = None, stem: str | None = None) -> Path:
-    """A tiny notebook: a tagged parameters cell, an optional body, and a cell writing the results JSON."""
-    stem = stem or path.stem
-    params = params if params is not None else 'x = 2\nlabel = "plain"\nresults_dir = "reports/results"\n'
-    nb = new_notebook()
-    pcell = new_code_cell(params)
-    pcell.metadata["tags"] = ["parameters"]
-    nb.cells = [
-        new_markdown_cell(f"# {stem}"),
-        pcell,
-        new_code_cell(body or "pass"),
-        new_code_cell(
-            "from analysis.present.report import write_results\n"
-            f"write_results(results_dir, {stem!r}, {{'x': x, 'label': label}}, {{'double': 2 * x}},\n"
-            "              f'x doubled is {2 * x} for {label}.')\n"
-        ),
-    ]
-    nb.metadata["kernelspec"] = {
-        "name": "kz-injuries",
-        "display_name": "Python (kz-injuries)",
-        "language": "python",
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
-    return path
-
-
 # Other people edit analysis/*.py and data/* in the same work tree while tests run; every such edit (rightly)
-# invalidates every report. The tests therefore pin the project-wide inputs to a constant and check what
-# global_inputs() covers separately (test_global_inputs_cover_analysis_data_and_lock).
-FROZEN_INPUTS = {
-    "analysis": "a",
-    "data": "d",
-    "lock": "l",
-    "kernel": build.KERNEL_NAME,
-    "format": build.BUILD_FORMAT,
-}
-LAUNCHER = (
-    "import json, sys\n"
-    "from analysis.reporting import build\n"
-    "frozen = json.loads(sys.argv[1])\n"
-    "build.global_inputs = lambda: dict(frozen)\n"
-    "sys.exit(build.main(sys.argv[2:]))\n"
-)
-
-
+# invalidates the reports that depend on it. The tests therefore pin the digests of the project's own files (source,
+# data, lock) to a constant; what the cache keys cover is tested separately on a fake project
+# (test_cache_key_covers_import_closure_declared_data_and_lock).
 @pytest.fixture(autouse=True)
-def frozen_inputs(monkeypatch):
-    monkeypatch.setattr(build, "global_inputs", lambda: dict(FROZEN_INPUTS))
+def pinned_digests(monkeypatch):
+    real = build.file_digest
+    monkeypatch.setattr(build, "file_digest", lambda p: "pinned" if ROOT in Path(p).parents else real(p))
 
 
 def run_cli(nb_dir: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
-    """``python -m analysis.build --notebooks NB --out OUT ARGS`` (through main(), inputs pinned)."""
-    return subprocess.run(
-        [PY, "-c", LAUNCHER, json.dumps(FROZEN_INPUTS), "--notebooks", str(nb_dir), "--out", str(out), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    """``python -m analysis.build --notebooks NB --out OUT ARGS`` through ``main()`` in this process (its workers
+    fork from the test process, which has done the imports already), digests pinned by ``pinned_digests``, one
+    worker unless ``-j`` is given. Its output is captured as the command's would be. The command itself, in a
+    fresh process, is exercised by the tests that need a process of their own (fault injection, the light
+    builder, the browser)."""
+    import contextlib
+
+    jobs = () if "-j" in args else ("-j", "1")
+    argv = ["--notebooks", str(nb_dir), "--out", str(out), *jobs, *args]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            rc = build.main(argv)
+        except SystemExit as exc:  # argparse
+            rc = exc.code if isinstance(exc.code, int) else 2
+    return subprocess.CompletedProcess(argv, rc, stdout.getvalue(), stderr.getvalue())
 
 
 def snapshot(out: Path) -> dict[str, bytes]:
@@ -172,8 +140,9 @@ def test_cache_skips_unchanged_and_rebuilds_only_the_changed_notebook(tmp_path):
     )
     fourth = run_cli(nbs, out)
     assert re.findall(r"start\s+(\S+)", fourth.stdout) == ["02_b_three"]
-    forced = run_cli(nbs, out, "--force")
-    assert sorted(re.findall(r"start\s+(\S+)", forced.stdout)) == ["01_a", "02_b", "02_b_three"]
+    forced = run_cli(nbs, out, "--force", "--dry-run")
+    assert sorted(re.findall(r"would build\s+(\S+)", forced.stdout)) == ["01_a", "02_b", "02_b_three"]
+    assert "3 to build, 0 up to date" in forced.stdout
 
 
 # --------------------------------------------------------------------------------------------------- failure
@@ -256,7 +225,7 @@ def test_run_notebook_writes_named_outputs(tmp_path):
 
     # A build in this same process afterwards (its workers and their kernels are forked from a process that has
     # run a kernel client, event loop included) must still work.
-    assert build.main(["--notebooks", str(nb.parent), "--out", str(tmp_path / "built")]) == 0
+    assert build.main(["--notebooks", str(nb.parent), "--out", str(tmp_path / "built"), "-j", "1"]) == 0
 
 
 # ------------------------------------------------------------------------------------------------- atomicity
@@ -269,7 +238,7 @@ class SimulatedCrash(BaseException):
 def test_crash_mid_write_leaves_previous_files_intact_and_no_temporaries(tmp_path, monkeypatch, capsys):
     nbs, out = tmp_path / "nbs", tmp_path / "out"
     write_notebook(nbs / "01_a.ipynb")
-    assert build.main(["--notebooks", str(nbs), "--out", str(out)]) == 0
+    assert build.main(["--notebooks", str(nbs), "--out", str(out), "-j", "1"]) == 0
     before = snapshot(out)
 
     real_os = analysis.core.io.os
@@ -285,20 +254,20 @@ def test_crash_mid_write_leaves_previous_files_intact_and_no_temporaries(tmp_pat
 
     monkeypatch.setattr(analysis.core.io, "os", CrashingOs())  # forked workers inherit the patch
     with pytest.raises(SimulatedCrash):
-        build.main(["--notebooks", str(nbs), "--out", str(out), "--force"])
-    monkeypatch.undo()
+        build.main(["--notebooks", str(nbs), "--out", str(out), "--force", "-j", "1"])
+    monkeypatch.setattr(analysis.core.io, "os", real_os)
 
     assert snapshot(out) == before  # html, results JSON, executed notebook, index and cache all untouched
     assert temporaries(out) == []
 
-    # A build killed outright (SIGKILL) can leave a temp file; the next build sweeps it and recovers.
+    # A build killed outright (SIGKILL) can leave a temp file; the next build, even with nothing to do, sweeps it.
     stale = out / ".01_a.html.abc123.tmp"
     stale.write_text("<half")
     (out / ".tmp" / "01_a-xyz").mkdir(parents=True)
     capsys.readouterr()
-    assert build.main(["--notebooks", str(nbs), "--out", str(out), "--force"]) == 0
+    assert build.main(["--notebooks", str(nbs), "--out", str(out), "-j", "1"]) == 0
     assert temporaries(out) == []
-    assert "1 built" in capsys.readouterr().out
+    assert "0 built" in capsys.readouterr().out and snapshot(out) == before
 
 
 def test_atomic_write_failure_keeps_old_content(tmp_path, monkeypatch):
@@ -366,21 +335,6 @@ def test_markdown_helpers_escape():
 
 
 # ----------------------------------------------------------------------------------------------- determinism
-
-
-def test_two_forced_builds_give_identical_results_json(tmp_path):
-    nbs, out = tmp_path / "nbs", tmp_path / "out"
-    write_notebook(nbs / "01_a.ipynb")
-    (nbs / "reports.toml").write_text(
-        '[variants.01_a_v]\nnotebook = "01_a"\n[variants.01_a_v.parameters]\nx = 5\n'
-    )
-    assert run_cli(nbs, out, "--force").returncode == 0
-    first = {p.name: p.read_bytes() for p in (out / "results").glob("*.json")}
-    assert run_cli(nbs, out, "--force").returncode == 0
-    second = {p.name: p.read_bytes() for p in (out / "results").glob("*.json")}
-    assert first == second and set(first) == {"01_a.json", "01_a_v.json"}
-    text = b"".join(first.values()).decode()
-    assert str(out / ".tmp") not in text and "seconds" not in text
 
 
 # ---------------------------------------------------------------------------------------- config and output
@@ -456,54 +410,135 @@ def test_progress_draws_a_bar_only_on_a_tty():
     assert "\r\x1b[K[" in tty.getvalue() and "2/2" in tty.getvalue()
 
 
-def test_no_change_path_does_not_import_heavy_modules(tmp_path):
-    nbs = tmp_path / "nbs"
-    nbs.mkdir()
-    assert run_cli(nbs, tmp_path / "out").returncode == 0  # writes the (empty) index
-    code = (
-        "import sys; from analysis.reporting import build; "
-        f"rc = build.main(['--notebooks', {str(nbs)!r}, '--out', {str(tmp_path / 'out')!r}]); "
-        "heavy = [m for m in ('papermill', 'nbconvert', 'pandas', 'numpy', 'nbformat') if m in sys.modules]; "
-        "print('HEAVY', heavy); sys.exit(rc)"
-    )
-    # The real global_inputs() here: hashing analysis/, data/ and the lock must stay cheap too.
-    assert (
-        subprocess.run(
-            [PY, "-m", "analysis.build", "--notebooks", str(nbs), "--out", str(tmp_path / "out")],
-            cwd=ROOT,
-            capture_output=True,
-        ).returncode
-        == 0
-    )
+HEAVY_PROBE = (
+    "import sys\n"
+    "from analysis.reporting import build\n"
+    "no_change = sys.argv.pop(1) == 'no-change'\n"
+    "rc = build.main(sys.argv[1:])\n"
+    "names = ['pandas', 'scipy', 'statsmodels', 'matplotlib', 'pandera', 'seaborn']\n"
+    "if no_change:\n"
+    "    names += ['papermill', 'nbconvert', 'nbformat', 'numpy']\n"
+    "print('HEAVY', [m for m in names if m in sys.modules])\n"
+    "sys.exit(rc)\n"
+)
+
+
+def test_the_project_rebuild_with_nothing_to_do_is_fast_and_light(reports):
+    """After `make report`, a second `make report` on the real project (its dependency closures, data files and
+    index key included) imports no heavy module and takes a fraction of a second."""
     t0 = time.perf_counter()
-    res = subprocess.run([PY, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert time.perf_counter() - t0 < 1.5
-    assert res.returncode == 0, res.stderr
-    assert "HEAVY []" in res.stdout
+    res = subprocess.run([PY, "-c", HEAVY_PROBE, "no-change"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    elapsed = time.perf_counter() - t0
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert " 0 built" in res.stdout and "HEAVY []" in res.stdout, res.stdout
+    assert elapsed < 3.0, f"no-change build took {elapsed:.2f} s"  # ~0.3 s on a quiet machine (make bench)
 
 
-def test_global_inputs_cover_analysis_data_and_lock(tmp_path, monkeypatch):
-    monkeypatch.undo()  # the real global_inputs, on a fake project root
-    root = tmp_path / "proj"
-    (root / "analysis").mkdir(parents=True)
-    (root / "data" / "sub").mkdir(parents=True)
-    (root / "analysis" / "stats.py").write_text("A = 1\n")
-    (root / "data" / "facts.csv").write_text("a,b\n1,2\n")
-    (root / "requirements.lock").write_text("pandas==3.1.1\n")
-    monkeypatch.setattr(build, "ROOT", root)
-    base = build.global_inputs()
-    assert build.global_inputs() == base
+def test_the_builder_process_stays_light_while_building(tmp_path):
+    """Statistics, pandas and plotting load in the kernels, never in the builder itself."""
+    nbs, out = tmp_path / "nbs", tmp_path / "out"
+    write_notebook(nbs / "01_a.ipynb")
+    res = subprocess.run([PY, "-c", HEAVY_PROBE, "work", "--notebooks", str(nbs), "--out", str(out), "-j", "1"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "1 built" in res.stdout and "HEAVY []" in res.stdout, res.stdout
+
+
+def fake_project(root: Path) -> Path:
+    """A tiny project: two statistics modules, two studies each using one, a registry, data and a lock."""
+    files = {
+        "analysis/__init__.py": "",
+        "analysis/core/__init__.py": "",
+        "analysis/core/fmt.py": "def f(x):\n    return str(x)\n",
+        "analysis/stats/__init__.py": "",
+        "analysis/stats/rates.py": "from analysis.core import fmt\n",
+        "analysis/stats/regions.py": "from . import rates\n",
+        "analysis/stats/sectors.py": "def g():\n    from analysis.core.fmt import f  # a lazy import counts\n",
+        "analysis/studies/__init__.py": "",
+        "analysis/studies/regional.py": "from analysis.stats import regions\n",
+        "analysis/studies/sectoral.py": "from analysis.stats.sectors import g\n",
+        "analysis/studies/registry.py": "",
+        "analysis/reporting/__init__.py": "",
+        "analysis/reporting/runner.py": "from analysis.core import fmt\n",
+        "data/regional.csv": "a\n1\n",
+        "data/sectoral.csv": "b\n2\n",
+        "data/sources.csv": "s\n3\n",
+        "requirements.lock": "pandas==3.1.1\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def test_cache_key_covers_import_closure_declared_data_and_lock(tmp_path, monkeypatch):
+    monkeypatch.undo()  # real digests
+    from analysis.studies import registry
+
+    root = fake_project(tmp_path / "proj")
+    nbs = root / "notebooks"
+    write_notebook(nbs / "04_regional_patterns.ipynb", body="from analysis.studies import regional")
+    write_notebook(nbs / "05_sectoral_patterns.ipynb", body="%matplotlib inline\nfrom analysis.studies import sectoral")
+    entries = {
+        "regional": registry.Entry("regional", "analysis.studies.regional", "04_regional_patterns", "Q4?",
+                                   data_files=("regional", "sources")),
+        "sectoral": registry.Entry("sectoral", "analysis.studies.sectoral", "05_sectoral_patterns", "Q5?",
+                                   data_files=("sectoral", "sources", "workforce")),
+    }
+    monkeypatch.setattr(registry, "STUDIES", entries)
+    jobs = {j.name: j for j in build.make_jobs(nbs, nbs / "reports.toml")}
+
+    def keys() -> dict[str, str]:
+        inputs = build.Inputs(root=root)
+        return {name: build.inputs_key(inputs.job_inputs(job)) for name, job in jobs.items()}
+
+    deps = build.Inputs(root=root)
+    regional = set(deps.job_inputs(jobs["04_regional_patterns"])["sources"])
+    sectoral = set(deps.job_inputs(jobs["05_sectoral_patterns"])["sources"])
+    assert {"analysis/stats/regions.py", "analysis/stats/rates.py", "analysis/stats/__init__.py",
+            "analysis/core/fmt.py", "analysis/reporting/runner.py"} <= regional
+    assert "analysis/stats/sectors.py" not in regional and "analysis/stats/regions.py" not in sectoral
+    assert "analysis/core/fmt.py" in sectoral  # through the lazy import inside g()
+    assert set(deps.job_inputs(jobs["05_sectoral_patterns"])["data"]) == {
+        "data/sectoral.csv", "data/sources.csv", "data/workforce.csv"}  # declared, not yet present: "missing"
+
+    base = keys()
+    assert keys() == base
     (root / "analysis" / "notes.txt").write_text("not a source")
-    (root / "data" / ".hidden").write_text("editor swap file")
-    assert build.global_inputs() == base
-    for path, text in [
-        (root / "analysis" / "stats.py", "A = 2\n"),
-        (root / "data" / "sub" / "new.csv", "x\n"),
-        (root / "requirements.lock", "pandas==3.1.2\n"),
+    (root / "analysis" / "stats" / "unused.py").write_text("X = 1\n")
+    assert keys() == base
+    for path, text, changed in [
+        (root / "analysis/stats/regions.py", "from . import rates\nY = 2\n", {"04_regional_patterns"}),
+        (root / "analysis/stats/sectors.py", "Z = 3\n", {"05_sectoral_patterns"}),
+        (root / "data/regional.csv", "a\n9\n", {"04_regional_patterns"}),
+        (root / "data/workforce.csv", "w\n1\n", {"05_sectoral_patterns"}),  # a declared file appears
+        (root / "analysis/core/fmt.py", "def f(x):\n    return repr(x)\n", set(jobs)),
+        (root / "data/sources.csv", "s\n4\n", set(jobs)),
+        (root / "requirements.lock", "pandas==3.1.2\n", set(jobs)),
     ]:
-        before = build.global_inputs()
+        before = keys()
         path.write_text(text)
-        assert build.global_inputs() != before, path
+        after = keys()
+        assert {n for n in jobs if after[n] != before[n]} == changed, path
+
+
+def test_editing_one_statistics_module_rebuilds_only_the_reports_that_import_it(tmp_path, monkeypatch):
+    """End to end with the real package: two notebooks importing different statistics modules; a changed digest
+    of one module (as if edited) rebuilds only the notebook whose import closure holds it."""
+    nbs, out = tmp_path / "nbs", tmp_path / "out"
+    write_notebook(nbs / "01_rates.ipynb", body="from analysis.stats import rates")
+    write_notebook(nbs / "02_regions.ipynb", body="from analysis.stats import regions")
+    assert run_cli(nbs, out).returncode == 0
+    pinned = build.file_digest
+    regions = ROOT / "analysis" / "stats" / "regions.py"
+    monkeypatch.setattr(build, "file_digest", lambda p: "edited" if p == regions else pinned(p))
+    dry = run_cli(nbs, out, "--dry-run")
+    assert "would build  02_regions" in dry.stdout and "analysis/stats/regions.py" in dry.stdout, dry.stdout
+    assert "01_rates" not in dry.stdout
+    res = run_cli(nbs, out)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert re.findall(r"start\s+(\S+)", res.stdout) == ["02_regions"]
+    assert "1 built" in res.stdout and "1 up to date" in res.stdout
 
 
 def test_preloaded_kernels_behave_like_fresh_ones(tmp_path):
@@ -548,8 +583,14 @@ def test_preloaded_kernels_behave_like_fresh_ones(tmp_path):
             text = "".join(o.get("text", "") for o in outs if o.output_type == "stream")
             outputs[label, name] = text
             assert "data:image/png;base64," in (out / f"{name}.html").read_text()
+        outputs[label, "json"] = {p.name: p.read_bytes() for p in (out / "results").glob("*.json")}
         results = {p.name: json.loads(p.read_text())["results"] for p in (out / "results").glob("*.json")}
         outputs[label, "results"] = results
+    # Two builds (forked and fresh kernels) give byte-identical results JSON: deterministic, no run times or paths.
+    assert outputs["preload", "json"] == outputs["fresh", "json"]
+    assert set(outputs["preload", "json"]) == {"01_fig.json", "01_fig_b.json"}
+    text = b"".join(outputs["preload", "json"].values()).decode()
+    assert ".tmp" not in text and "seconds" not in text
     assert outputs["preload", "results"] == outputs["fresh", "results"]
     assert outputs["preload", "results"]["01_fig.json"]["cwd"] == str(nbs)
     assert (
@@ -557,3 +598,114 @@ def test_preloaded_kernels_behave_like_fresh_ones(tmp_path):
     )
     draws = {outputs["preload", n].split()[1] for n in ("01_fig", "01_fig_b")}
     assert len(draws) == 2, "two kernels forked from one zygote drew the same unseeded random number"
+
+
+# ---------------------------------------------------------------------------------------------- page furniture
+
+
+def test_report_pages_have_contents_footer_downloads_and_no_raw_output(tmp_path):
+    nbs, out = tmp_path / "nbs", tmp_path / "out"
+    body = (
+        "import sys, warnings\n"
+        "from IPython.display import Markdown, display\n"
+        "display(Markdown('## First section\\ntext'))\n"
+        "display(Markdown('## Second section\\nmore'))\n"
+        "print('STDERR-NOISE from a library', file=sys.stderr)\n"
+        "warnings.warn('WARNING-NOISE')\n"
+        "'reports/results' if x else 12345\n"
+    )
+    write_notebook(nbs / "01_a.ipynb", body=body)
+    res = run_cli(nbs, out)
+    assert res.returncode == 0, res.stdout + res.stderr
+    page = (out / "01_a.html").read_text(encoding="utf-8")
+    assert 'nav class="kz-toc"' in page
+    assert re.findall(r'<nav class="kz-toc".*?</nav>', page, re.S)[0].count("<li>") == 2
+    for noise in ("STDERR-NOISE", "WARNING-NOISE", "&#x27;reports/results&#x27;", "'reports/results'"):
+        assert noise not in page, noise
+    warnings = [line for line in res.stderr.splitlines() if line.startswith("warning: 01_a:")]
+    assert any("stderr" in w and "STDERR-NOISE" in w for w in warnings), res.stderr
+    assert any("bare Python value" in w and "reports/results" in w for w in warnings), res.stderr
+    footer = re.search(r'<footer class="kz-footer">(.*?)</footer>', page, re.S).group(1)
+    for needle in ("Code: commit", "Data: data/ SHA-256", "Software: Python 3.11", "pandas", "Built:"):
+        assert needle in footer, needle
+    assert 'href="glossary.html"' in footer and 'href="index.html"' in footer
+    assert (out / "glossary.html").exists()
+    downloads = re.search(r'<section class="kz-downloads".*?</section>', page, re.S).group(0)
+    for href in ("results/01_a-estimates.csv", "results/01_a.json", "executed/01_a.ipynb"):
+        assert f'href="{href}"' in downloads and (out / href).exists(), href
+    assert 'class="kz-badge kz-label-descriptive"' in page  # the transitional notebook's label, on the page
+    record = json.loads((out / ".cache" / "01_a.json").read_text())
+    assert any("STDERR-NOISE" in n for n in record["notes"])
+
+
+def test_a_long_published_table_is_shortened_and_linked_to_its_csv():
+    import pandas as pd
+
+    from analysis.core.study import table_payload
+
+    df = pd.DataFrame({"source_id": [f"F{i}" for i in range(316)], "value": range(316),
+                       "p_value": [0.5 / (i + 1) for i in range(316)]})
+    html = tables.html_table(df)
+    visible = html.split("<details>")[0]
+    assert visible.count("<tr>") == 1 + tables.SUMMARY_ROWS
+    assert "Showing the first 15 of 316 rows." in visible and "<details><summary>All 316 rows" in html
+    body = render.link_tables(html, "01_data_overview", {"tables": {"provenance": table_payload(df)}})
+    assert '<a class="kz-csv" href="01_data_overview/provenance.csv">' in body
+    other = render.link_tables(html, "x", {"tables": {"provenance": table_payload(df.head(3))}})
+    assert "kz-csv-link" not in other and "kz-csv" not in other.replace("kz-table", "")  # no match: no link
+
+
+def test_table_policy_formats_numbers_by_column_kind():
+    import pandas as pd
+
+    df = pd.DataFrame({
+        "year": [2024, 2025], "injured": [1408, 293], "p_value": [0.0223, 3e-7], "significant at α": [True, False],
+        "change_pct": [-16.8, 2.04], "phi": [1.91833, 5259380.4], "projection": [1319.51, 16.83], "rate": [0.04, 40.0],
+        "region_as_published": ["Qaraganda", None],
+    })
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", tables.html_table(df))][1:]
+    assert cells[0] == ["2024", "1,408", "0.022", "yes", "-16.8%", "1.92", "1,320", "0.04", "Qaraganda"]
+    assert cells[1] == ["2025", "293", "&lt; 0.001", "no", "+2.0%", "5,259,380", "16.8", "40", ""]
+    heads = re.findall(r"<th(?: [^>]*)?>(.*?)</th>", tables.html_table(df))
+    assert heads == ["year", "injured", "p-value", "significant at α", "change %", "φ", "projection", "rate",
+                     "region as published"]
+    assert not re.search(r"\d\.\d+e[+-]\d+", tables.html_table(df))
+
+
+def test_a_wide_table_is_split_into_parts_that_repeat_its_first_columns():
+    import pandas as pd
+
+    df = pd.DataFrame({"system": ["ministry"], "period": ["2025-Q1"],
+                       **{f"p_quasi_measure_{i}": [0.01 * i] for i in range(1, 30)}})
+    html = tables.html_table(df)
+    parts = re.findall(r"<table .*?</table>", html)
+    assert len(parts) > 1 and "shown in" in html and "the first 2 columns repeat" in html
+    for part in parts:
+        assert re.findall(r"<th(?: [^>]*)?>(.*?)</th>", part)[:2] == ["system", "period"]
+    shown = [h for part in parts for h in re.findall(r"<th(?: [^>]*)?>(.*?)</th>", part)[2:]]
+    assert shown == [tables.plain_header(c) for c in df.columns[2:]]  # every column once, in order
+    narrow = tables.html_table(df.iloc[:, :6])
+    assert len(re.findall(r"<table ", narrow)) == 1
+
+
+def test_a_column_of_numbers_reads_alike():
+    import pandas as pd
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from analysis.core import fmt
+
+    html = tables.html_table(pd.DataFrame({"ratio": [1.85, 2.2, 2.22, 1.6, 0.597]}))
+    assert re.findall(r"<td[^>]*>(.*?)</td>", html) == ["1.85", "2.20", "2.22", "1.60", "0.60"]
+    assert fmt.column_decimals([16.83, 12.3, 31.9]) == 1 and fmt.column_decimals([0.0114, 0.0297]) == 4
+    assert fmt.column_decimals([0.04, 40.0]) is None  # mixed measures: each value on its own
+    assert fmt.fmt_decimal(9283500.0, 0) == "9,283,500" and fmt.fmt_decimal(2.2, 2) == "2.20"
+
+    @given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False))
+    def never_scientific(x):
+        for text in (fmt.fmt_value(x), fmt.fmt_decimal(x, 3), fmt.fmt_number(x)):
+            assert "e" not in text.lower() and text.strip() == text
+        if abs(x) >= 1000:
+            assert "." not in fmt.fmt_value(x)  # no fractional people
+
+    never_scientific()

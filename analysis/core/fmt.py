@@ -102,6 +102,48 @@ def fmt_interval(lower, upper, unit: str = "", level: float = 95, kind: str = "C
     return f"{level:g}% {kind} {one(lower)} to {one(upper)}"
 
 
+def fmt_value(x, sig: int = 3) -> str:
+    """A measured number in a table cell: whole numbers as integers with thousands separators ('40', '1,408'),
+    others with ``sig`` significant figures and no trailing zeros ('0.832', '16.8', '0.04') below 1,000 and as
+    whole numbers from 1,000 up ('1,320', never '1319.51'); never scientific notation."""
+    if not _finite(x):
+        return fmt_number(x)
+    v = float(x)
+    if v.is_integer() or abs(v) >= 1000:
+        return fmt_count(v)
+    text = fmt_number(v, sig)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fmt_decimal(x, decimals: int) -> str:
+    """A number with a fixed number of decimals and thousands separators ('2.20', '16.8', '9,283,500'): one column
+    of a table reads alike; never scientific notation."""
+    if not _finite(x):
+        return fmt_number(x)
+    text = f"{float(x):,.{max(0, int(decimals))}f}"
+    return "0" if float(text.replace(",", "")) == 0 and decimals == 0 else text
+
+
+def column_decimals(values, sig: int = 3, most: int = 4) -> int | None:
+    """Decimals that give a typical value of a column (its lower median magnitude) ``sig`` significant figures,
+    between 0 and ``most``; None when the values span more than two orders of magnitude (a column mixing
+    measures, better formatted value by value with :func:`fmt_value`)."""
+    mags = sorted(abs(float(v)) for v in values if _finite(v) and float(v) != 0)
+    if not mags:
+        return 0
+    if mags[-1] / mags[0] > 100:
+        return None
+    typical = mags[(len(mags) - 1) // 2]
+    return max(0, min(most, sig - 1 - math.floor(math.log10(typical))))
+
+
+def fmt_bool(x) -> str:
+    """A yes/no value for readers: 'yes', 'no'; '' for missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return "yes" if bool(x) else "no"
+
+
 def fmt_estimate(e) -> str:
     """An estimate with its interval and p-value, e.g. '-16.8% (95% CI -29.0% to -2.5%), p = 0.022'."""
     unit = getattr(e, "unit", "")

@@ -30,8 +30,7 @@ BADGE_COLOURS = {  # text and background, readable in print and for colour-blind
     "descriptive": ("#1f3a5f", "#dde8f5"),
 }
 
-_CSS = """
-<style>
+STYLE_RULES = """
 .kz-box { border: 1px solid #b9c4cf; border-left: 6px solid #1f3a5f; background: #f7f9fb; padding: .8em 1.1em;
           margin: .6em 0 1.2em 0; font-size: 15px; line-height: 1.45; max-width: 60em; }
 .kz-box p { margin: .35em 0; }
@@ -40,8 +39,8 @@ _CSS = """
             letter-spacing: .02em; margin-right: .5em; vertical-align: middle; }
 .kz-key { font-weight: 600; }
 .kz-small { color: #57606a; font-size: 13px; }
-</style>
-"""
+"""  # the summary box and badges (every report page carries them; the box repeats them for JupyterLab)
+_CSS = f"<style>{STYLE_RULES}</style>"
 
 
 def badge(label: str) -> str:

@@ -58,21 +58,284 @@ def md_table(
     return "\n".join(lines) + "\n"
 
 
-def html_table(df, link_cols: tuple[str, ...] = ("url",), max_rows: int | None = None) -> str:
-    """An HTML table with every data-derived text escaped and only the given columns turned into links."""
-    import pandas as pd
+# --------------------------------------------------------------------------------------------------- tables
+# One formatting policy for every table a report shows (analysis.core.fmt), chosen per column from its name and
+# values: p-values as 0.022 / < 0.001, percents signed with one decimal, counts and years as integers (counts with
+# thousands separators), other numbers with 3 significant figures (never scientific notation, never 1319.51
+# people), booleans as yes/no. Headers in snake_case get a plain-English fallback ("p_above_holm" ->
+# "p above Holm").
 
-    d = df.head(max_rows) if max_rows else df
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in d.columns)
+LONG_TABLE = 40  # rows; a longer table shows its first SUMMARY_ROWS rows and folds the rest away
+SUMMARY_ROWS = 15
+
+_HEADER_WORDS = {
+    "pct": "%", "ci": "CI", "rr": "RR", "phi": "φ", "sd": "SD", "se": "SE", "chi2": "χ²", "bns": "BNS",
+    "lfs": "LFS", "apc": "APC", "aapc": "AAPC", "eb": "EB", "bh": "BH", "holm": "Holm", "midp": "mid-p",
+    "loo": "leave-one-out", "ytd": "year-to-date", "yoy": "year on year", "id": "ID", "ids": "IDs",
+    "pvalue": "p-value", "nb": "NB", "gmk": "GMK",
+}
+_WORD = re.compile(r"[A-Za-z0-9.]+|[^A-Za-z0-9.]+")
+
+
+def plain_header(name: Any) -> str:
+    """A column header for readers: snake_case names spelled out ('p_above_holm [population]' -> 'p above Holm
+    [population]', 'change_pct' -> 'change %'); headers already in words are kept."""
+    text = str(name)
+    if "_" not in text and text.lower() not in _HEADER_WORDS:
+        return text
+    out = []
+    for piece in _WORD.findall(text.replace("_", " ")):
+        out.append(_HEADER_WORDS.get(piece.lower(), piece) if piece[:1].isalnum() else piece)
+    text = re.sub(r"\s+", " ", "".join(out)).strip()
+    return re.sub(r"\bp value\b", "p-value", text)
+
+
+def _tokens(name: str) -> set[str]:
+    return {t for t in re.split(r"[\s_()\[\],/]+", str(name).lower()) if t}
+
+
+_YEARLIKE = {"year", "years", "month", "months", "quarter", "day", "rank", "line", "id", "row", "decimals",
+             "version", "reference"}
+
+
+def column_kind(name: Any, values: Sequence[Any]) -> str:
+    """How a column is formatted: 'pvalue', 'percent', 'bool', 'integer' (years, months, ranks: no separators),
+    'count' (whole numbers with separators), 'number' (3 significant figures) or 'text'."""
+    tokens = _tokens(name)
+    present = [v for v in values if not _missing(v)]
+    if present and all(isinstance(v, bool) or type(v).__name__ == "bool_" for v in present):
+        return "bool"
+    numeric = present and all(_is_number(v) for v in present)
+    if not numeric:
+        return "text"
+    if tokens & {"p", "pvalue", "p-value", "mid-p", "midp"} or any(t.startswith("p-value") for t in tokens):
+        return "pvalue"
+    if tokens & {"pct", "percent", "%"} or str(name).rstrip().endswith("%"):
+        return "percent"
+    if all(float(v).is_integer() for v in present):
+        return "integer" if tokens & _YEARLIKE else "count"
+    return "number"
+
+
+def _missing(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, (list, tuple, dict, set)):
+        return False
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_number(v: Any) -> bool:
+    import numbers
+
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and type(v).__name__ != "bool_"
+
+
+def format_cell(v: Any, kind: str, *, signed: bool = True, decimals: int | None = None) -> str:
+    """One cell's text under the table policy (see :func:`column_kind`)."""
+    from analysis.core import fmt
+
+    if _missing(v):
+        return ""
+    if isinstance(v, (list, tuple, set)):
+        return ", ".join(str(x) for x in v)
+    if kind == "bool":
+        return fmt.fmt_bool(v)
+    if kind == "pvalue":
+        return fmt.fmt_pvalue(v)
+    if kind == "percent":
+        return fmt.fmt_percent(v, decimals=1 if decimals is None else decimals, signed=signed)
+    if kind == "integer":
+        return str(int(v))
+    if kind == "count":
+        return fmt.fmt_count(v)
+    if kind == "number":
+        if decimals is None or abs(float(v)) >= 1000:
+            return fmt.fmt_value(v)
+        return fmt.fmt_decimal(v, decimals)
+    if isinstance(v, float):  # a stray float in a text column
+        return fmt.fmt_value(v)
+    return str(v)
+
+
+def table_signature(columns: Iterable[Any], n_rows: int) -> str:
+    """Identifies a table by its column names and row count: the report builder matches a shortened table to the
+    CSV of the same published table (``StudyResult.tables()``) and links it."""
+    import hashlib
+
+    key = "\x1f".join(str(c) for c in columns) + f"\x1e{n_rows}"
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
+
+
+_LONG_WORD = re.compile(r"\S{17,}")
+_BREAK_AFTER = re.compile(r"([_/.\-,;:=&?])(?=[^\s])")
+
+
+def _breakable(text: str) -> str:
+    """Escaped ``text`` where words longer than 16 characters may break after ``_ / . - , ; : = & ?`` (``<wbr>``),
+    so a column of identifiers or URLs can be narrower than its longest token."""
+    out, pos = [], 0
+    for m in _LONG_WORD.finditer(text):
+        out.append(html.escape(text[pos:m.start()]))
+        out.append("<wbr>".join(html.escape(part) for part in _BREAK_AFTER.sub("\\1\0", m.group(0)).split("\0")))
+        pos = m.end()
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def _rows_html(d, kinds, opts, link_cols) -> str:
     body = []
     for row in d.itertuples(index=False):
         cells = []
         for col, v in zip(d.columns, row):
-            missing = v is None or (not isinstance(v, (list, tuple, dict)) and pd.isna(v))
-            text = "" if missing else (f"{v:g}" if isinstance(v, float) else str(v))
+            kind = kinds[col]
+            text = format_cell(v, kind, **opts[col])
+            cls = "text" if kind == "text" else "num"
             if col in link_cols and text.startswith(("http://", "https://")):
-                cells.append(f'<td><a href="{html.escape(text, quote=True)}" rel="noopener noreferrer">link</a></td>')
+                cells.append(f'<td class="{cls}"><a href="{html.escape(text, quote=True)}" '
+                             f'rel="noopener noreferrer">link</a></td>')
             else:
-                cells.append(f"<td>{html.escape(text)}</td>")
+                cells.append(f'<td class="{cls}">{_breakable(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="dataframe"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return "".join(body)
+
+
+PAGE_WIDTH = 960  # px a table may take in a report (the page's text column is about 1,070 px wide)
+_CHAR = 7.8  # px per character at the tables' 13 px font (digits and capitals are the widest)
+_PADDING = 17  # px per cell (left and right padding, border)
+_TEXT_MIN = 10  # characters: a text column is never squeezed narrower than this
+_KEYS_MAX = 3  # leading identifying columns repeated in each part of a split table
+
+
+def _min_width(col, values, kind: str, opts: Mapping[str, Any]) -> float:
+    """Estimated narrowest width (px) of a column: numbers do not wrap, text and headers wrap between words."""
+    words = re.split(r"[\s\-]+", plain_header(col))
+    need = max((len(w) for w in words), default=1)
+    for v in values:
+        text = format_cell(v, kind, **opts)
+        if kind == "text":
+            longest = max((len(w) for w in re.split(r"\s+", text)), default=0)
+            need = max(need, min(longest, 16), min(len(text), _TEXT_MIN))
+        else:
+            need = max(need, len(text))
+    return need * _CHAR + _PADDING
+
+
+def split_columns(df, kinds: Mapping[str, str], opts: Mapping[str, Mapping[str, Any]],
+                  width: float = PAGE_WIDTH) -> list[list]:
+    """Columns of ``df`` in parts that each fit ``width`` px: one part when the table fits; otherwise its leading
+    identifying columns (text or year-like, up to three) repeated in each part, the other columns packed in order."""
+    columns = list(df.columns)
+    widths = {c: _min_width(c, df[c].tolist(), kinds[c], opts[c]) for c in columns}
+    if sum(widths.values()) <= width:
+        return [columns]
+    keys = []
+    for c in columns[:_KEYS_MAX]:
+        if kinds[c] not in ("text", "integer") or sum(widths[k] for k in keys) + widths[c] > width * 0.4:
+            break
+        keys.append(c)
+    rest = columns[len(keys):]
+    budget = width - sum(widths[k] for k in keys)
+
+    def pack(limit: float) -> list[list]:
+        parts, current, used = [], [], 0.0
+        for c in rest:
+            if current and used + widths[c] > limit:
+                parts.append(current)
+                current, used = [], 0.0
+            current.append(c)
+            used += widths[c]
+        return [*parts, current] if current else parts
+
+    fewest = len(pack(budget))
+    # As many parts as needed, as even as possible: the smallest width limit that still needs no more parts.
+    total = sum(widths[c] for c in rest)
+    limit = total / fewest
+    while limit < budget and len(pack(limit)) > fewest:
+        limit += 10
+    return [keys + part for part in pack(min(limit, budget))]
+
+
+def html_table(df, link_cols: tuple[str, ...] = ("url",), max_rows: int | None = None,
+               formats: Mapping[str, str] | None = None) -> str:
+    """An HTML table for a report: every data-derived text escaped, only ``link_cols`` turned into links, every
+    number formatted by the table policy (:func:`column_kind`; ``formats`` overrides a column's kind), headers in
+    plain English (:func:`plain_header`).
+
+    A table longer than :data:`LONG_TABLE` rows shows its first :data:`SUMMARY_ROWS` rows (at most ``max_rows``),
+    says how many there are, and keeps the full table folded away below. A table too wide for the page
+    (:func:`split_columns`) is shown in parts that repeat its identifying columns. The report builder adds a link to
+    the table's CSV (all rows and columns) when the study publishes it.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table (its index is not shown).
+    link_cols : tuple of str
+        Columns whose ``http(s)`` values become links (other schemes stay text).
+    max_rows : int, optional
+        At most this many rows shown before the rest is folded away (a table longer than ``LONG_TABLE`` rows
+        shows at most ``SUMMARY_ROWS`` whatever is asked).
+    formats : mapping, optional
+        Column name to kind ('pvalue', 'percent', 'bool', 'integer', 'count', 'number', 'text').
+
+    Returns
+    -------
+    str
+        ``<div class="kz-table-wrap">`` holding the table (and the folded full table when shortened).
+    """
+    from analysis.core import fmt
+
+    columns = list(df.columns)
+    kinds, opts = {}, {}
+    for col in columns:
+        values = df[col].tolist()
+        kind = (formats or {}).get(col) or column_kind(col, values)
+        kinds[col] = kind
+        present = [v for v in values if not _missing(v) and _is_number(v)]
+        tokens = _tokens(col)
+        signed = bool(tokens & {"change", "error", "gap", "difference", "diff"}) or any(v < 0 for v in present)
+        if kind == "percent":
+            opts[col] = {"signed": signed, "decimals": 2 if present and all(abs(v) < 1 for v in present) else 1}
+        elif kind == "number":  # one number of decimals per column, from its typical value (3 significant figures)
+            opts[col] = {"decimals": fmt.column_decimals(present)}
+        else:
+            opts[col] = {}
+    n = len(df)
+    shown = min(max_rows or n, SUMMARY_ROWS if n > LONG_TABLE else n)
+    sig = table_signature(columns, n)
+    parts = split_columns(df, kinds, opts)
+
+    def tables(d, extra_class="") -> str:
+        out = []
+        for cols in parts:
+            head = "".join(f'<th class="{"text" if kinds[c] == "text" else "num"}">{html.escape(plain_header(c))}</th>'
+                           for c in cols)
+            out.append(f'<table class="dataframe kz-table{extra_class}" data-kz-sig="{sig}" data-kz-rows="{n}">'
+                       f"<thead><tr>{head}</tr></thead><tbody>{_rows_html(d[cols], kinds, opts, link_cols)}</tbody>"
+                       "</table>")
+        return "".join(out)
+
+    notes = []
+    if len(parts) > 1:
+        keys = next((i for i in range(len(parts[0])) if any(len(p) <= i or p[i] != parts[0][i] for p in parts)),
+                    len(parts[0]))
+        repeat = {0: "", 1: " (the first column repeats in each part)"}.get(
+            keys, f" (the first {keys} columns repeat in each part)")
+        notes.append(f"A wide table, shown in {len(parts)} parts to fit the page{repeat}.")
+    if shown < n:
+        notes.append(f"Showing the first {shown:,} of {n:,} rows.")
+    note = ""
+    if notes:
+        note = (f'<p class="kz-table-note">{" ".join(notes)} <span class="kz-csv-link" data-kz-sig="{sig}"></span>'
+                "</p>")
+    cls = "kz-table-wrap" + (" kz-long" if shown < n else "") + (" kz-split" if len(parts) > 1 else "")
+    if shown >= n:
+        return f'<div class="{cls}">{tables(df)}{note}</div>'
+    return (f'<div class="{cls}">{tables(df.head(shown))}{note}'
+            f"<details><summary>All {n:,} rows</summary>{tables(df, ' kz-full')}</details></div>")

@@ -11,3 +11,5 @@ CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
     "base-uri 'none'; form-action 'none'"
 )
+
+OWNER_FILE = ".owner"  # in each private run folder reports/.tmp/<name>-*/: the pid of the process using it

@@ -3,19 +3,32 @@
 Runs each notebook in ``notebooks/`` with its default parameters, plus the named parameter variants of
 ``notebooks/reports.toml``, one kernel per run, in parallel on the available cores, and writes::
 
-    reports/<name>.html              the report (code hidden, self-contained; analysis.reporting.runner)
-    reports/executed/<name>.ipynb    the executed notebook
-    reports/results/<name>.json      parameters, results, verdict (written by the notebook)
-    reports/index.html               one row per report: parameters, status, run time, verdict, link
-    reports/.cache/<name>.json       input hashes, status, run time and error of the last run
+    reports/<name>.html                   the report (code hidden, self-contained; analysis.reporting.runner)
+    reports/<name>/<table>.csv            its main tables; reports/results/<name>-estimates.csv its estimates
+    reports/executed/<name>.ipynb         the executed notebook
+    reports/results/<name>.json           parameters, results, verdict (published by the notebook)
+    reports/index.html                    one row per question (analysis.reporting.index)
+    reports/glossary.html                 the glossary every page links to
+    reports/.cache/<name>.json            inputs, status, run time and error of the last run
 
-A report is rebuilt only when its notebook (cell sources and tags: saving outputs does not count), its parameters,
-``analysis/*.py``, ``data/*`` or ``requirements.lock`` changed, when its last run failed, or when an output file is
-missing. ``--force`` rebuilds all. A failed notebook makes the exit status 1 and is named with its failing cell and
-error; its last good HTML stays in place and the index marks it failed. Every write is atomic.
+A report is rebuilt only when something it depends on changed (``analysis.reporting.deps``): its notebook (cell
+sources and tags: saving outputs does not count), its parameters, the ``analysis`` source files its notebook and
+study import (followed transitively), the data files its registry entry declares, ``requirements.lock``; or when
+its last run failed or an output file is missing. ``--force`` rebuilds all. A failed notebook makes the exit status
+1 and is named with its failing cell and error; its last good HTML stays in place and the index marks it failed.
+Every write is atomic.
 
-This module imports only the standard library at start, so a build with nothing to do takes a fraction of a second;
-papermill and nbconvert are loaded in the worker processes.
+Faults: the build holds ``reports/.cache/build.lock`` with a POSIX record lock (``fcntl.lockf``), which its
+children never inherit and the kernel releases when the build dies, however it dies; the file names the holder's
+pid, so a build that died without finishing is noticed (and its leftovers swept) by the next one. Pool workers,
+their kernel zygotes and the kernels die with the build (Linux parent-death signal, ipykernel's parent poller); on
+SIGTERM the build stops its workers itself. When a worker dies, the reports that were running beside it are
+retried once. Stale private run folders (``reports/.tmp/<name>-*/``) are removed by any later build. An output
+folder that cannot be written gives one line naming it.
+
+This module imports only the standard library at start, so a build with nothing to do takes a fraction of a second.
+With work to do, the builder loads papermill and nbconvert once before its workers fork (they inherit them); pandas,
+the statistics and the notebooks' own imports load only in the kernels.
 """
 
 from __future__ import annotations
@@ -23,26 +36,30 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import errno
 import hashlib
-import html
 import json
 import os
 import re
+import signal
 import sys
 import time
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
-from analysis.core.paths import NOTEBOOKS_DIR, REPORTS_DIR, ROOT, resolve
-from analysis.reporting import CSP, KERNEL_NAME
+from analysis.core.paths import DATA_DIR, NOTEBOOKS_DIR, REPORTS_DIR, ROOT, resolve
+from analysis.reporting import KERNEL_NAME, deps
 
-BUILD_FORMAT = 1  # bump to invalidate every cache record
+BUILD_FORMAT = 2  # bump to invalidate every cache record
 CONFIG_NAME = "reports.toml"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_TERMINATED = 128 + signal.SIGTERM
+# The report machinery itself: editing it changes every page (template, tables, footer), so every report
+# depends on its import closure too.
+RENDERER = "analysis.reporting.runner"
 
 
 class ConfigError(Exception):
@@ -167,40 +184,6 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _file_sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _tree_sha(paths: Iterable[Path], base: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(paths):
-        h.update(p.relative_to(base).as_posix().encode() + b"\0" + _file_sha(p).encode() + b"\n")
-    return h.hexdigest()
-
-
-def global_inputs() -> dict:
-    """Hashes of what every report depends on: the analysis package, the data files and the lock file."""
-    data_dir = ROOT / "data"
-    data_files = [
-        p
-        for p in (data_dir.rglob("*") if data_dir.is_dir() else [])
-        if p.is_file()
-        and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(data_dir).parts)
-    ]
-    lock = ROOT / "requirements.lock"
-    return {
-        "analysis": _tree_sha((ROOT / "analysis").rglob("*.py"), ROOT),
-        "data": _tree_sha(data_files, ROOT),
-        "lock": _file_sha(lock) if lock.exists() else "",
-        "kernel": KERNEL_NAME,
-        "format": BUILD_FORMAT,
-    }
-
-
 def notebook_sha(path: Path) -> str:
     """Hash of the cells' types, sources and tags: saving a notebook with outputs does not invalidate it."""
     raw = path.read_bytes()
@@ -219,17 +202,105 @@ def notebook_sha(path: Path) -> str:
     return _sha(json.dumps(cells, sort_keys=True, ensure_ascii=False).encode())
 
 
-def job_inputs(job: Job, glob_inputs: dict) -> dict:
-    return {
-        **glob_inputs,
-        "notebook": notebook_sha(job.notebook),
-        "parameters": _sha(json.dumps(job.parameters, sort_keys=True, ensure_ascii=False).encode()),
-        "title": job.title,
-    }
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file (tests replace this to pin the project's own files)."""
+    return deps.file_digest(path)
+
+
+class Inputs:
+    """Everything a report's cache key hashes, each file hashed once per build (see ``analysis.reporting.deps``).
+
+    ``imports_memo`` is the persistent map from a source file's hash to what it imports, so a build with nothing
+    to do parses no source.
+    """
+
+    def __init__(self, root: Path | None = None, data_dir: Path | None = None, imports_memo: dict | None = None):
+        self.root = ROOT if root is None else root
+        self.data_dir = data_dir if data_dir is not None else DATA_DIR if root is None else self.root / "data"
+        self._digests: dict[Path, str] = {}
+        self.closure = deps.Closure(self.root, imports_memo, self.digest)
+        self._registry = None
+
+    def digest(self, path: Path) -> str:
+        if path not in self._digests:
+            try:
+                self._digests[path] = file_digest(path)
+            except OSError:
+                self._digests[path] = "missing"
+        return self._digests[path]
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    @property
+    def registry(self):
+        if self._registry is None:
+            from analysis.studies import registry
+
+            self._registry = registry
+        return self._registry
+
+    def entry(self, job: Job):
+        return self.registry.for_notebook(job.notebook.stem)
+
+    def sources(self, job: Job) -> list[Path]:
+        """The ``analysis`` source files the report's notebook, study and renderer import (transitively)."""
+        modules = deps.notebook_imports(job.notebook)
+        entry = self.entry(job)
+        if entry is not None:
+            modules.append(entry.module)
+        return self.closure.files([*modules, RENDERER])
+
+    def data_files(self, job: Job) -> list[Path]:
+        """The data files the report's registry entry declares; every data file for a notebook not registered."""
+        entry = self.entry(job)
+        if entry is None:
+            if not self.data_dir.is_dir():
+                return []
+            return sorted(p for p in self.data_dir.rglob("*") if p.is_file() and not any(
+                part.startswith(".") or part == "__pycache__" for part in p.relative_to(self.data_dir).parts))
+        files = []
+        for stem in entry.data_files:
+            found = sorted(p for p in self.data_dir.glob(f"{stem}.*") if p.is_file())
+            files += found or [self.data_dir / f"{stem}.csv"]  # hashed as "missing" until it appears
+        return sorted(set(files))
+
+    def job_inputs(self, job: Job) -> dict:
+        lock = self.root / "requirements.lock"
+        return {
+            "format": BUILD_FORMAT,
+            "kernel": KERNEL_NAME,
+            "notebook": notebook_sha(job.notebook),
+            "parameters": _sha(json.dumps(job.parameters, sort_keys=True, ensure_ascii=False).encode()),
+            "title": job.title,
+            "sources": {self._rel(p): self.digest(p) for p in self.sources(job)},
+            "data": {self._rel(p): self.digest(p) for p in self.data_files(job)},
+            "lock": self.digest(lock),
+        }
 
 
 def inputs_key(inputs: dict) -> str:
     return _sha(json.dumps(inputs, sort_keys=True).encode())
+
+
+def changed_inputs(old: dict | None, new: dict) -> list[str]:
+    """What differs between two input records, in words ('analysis/stats/regions.py', 'parameters', ...)."""
+    if not old:
+        return ["never built"]
+    out = []
+    for key in ("format", "kernel", "notebook", "parameters", "title", "lock"):
+        if old.get(key) != new.get(key):
+            out.append("requirements.lock" if key == "lock" else key)
+    for key in ("sources", "data"):
+        a, b = old.get(key) or {}, new.get(key) or {}
+        if not isinstance(a, dict):
+            out.append(key)
+            continue
+        out += sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ out layout
@@ -244,14 +315,28 @@ class Layout:
         return self.out / ".cache"
 
     @property
+    def tmp(self) -> Path:
+        return self.out / ".tmp"
+
+    @property
     def index(self) -> Path:
         return self.out / "index.html"
+
+    @property
+    def running(self) -> Path:
+        return self.cache / "running"
 
     def html(self, name: str) -> Path:
         return self.out / f"{name}.html"
 
     def results(self, name: str) -> Path:
         return self.out / "results" / f"{name}.json"
+
+    def estimates(self, name: str) -> Path:
+        return self.out / "results" / f"{name}-estimates.csv"
+
+    def tables_dir(self, name: str) -> Path:
+        return self.out / name
 
     def executed(self, name: str) -> Path:
         return self.out / "executed" / f"{name}.ipynb"
@@ -264,6 +349,9 @@ class Layout:
 
     def outputs(self, name: str) -> list[Path]:
         return [self.html(name), self.results(name), self.executed(name)]
+
+    def writable_dirs(self) -> list[Path]:
+        return [self.out, self.cache, self.out / "results", self.out / "executed"]
 
 
 def read_json(path: Path) -> dict | None:
@@ -327,9 +415,14 @@ def record_result(layout: Layout, job: Job, key: str, inputs: dict, result) -> d
         "seconds": result.seconds,
         "finished": _now(),
         "error": result.error,
+        "notes": list(getattr(result, "notes", ()) or ()),
+        "thumbnail": getattr(result, "thumbnail", None) or prev.get("thumbnail"),
+        "thumbnail_alt": getattr(result, "thumbnail_alt", None) or prev.get("thumbnail_alt"),
         "last_ok": prev.get("last_ok"),
     }
     if result.status == "ok":
+        rec["thumbnail"] = getattr(result, "thumbnail", None)
+        rec["thumbnail_alt"] = getattr(result, "thumbnail_alt", None)
         rec["last_ok"] = {"key": key, "finished": rec["finished"], "seconds": result.seconds}
     _write_json(layout.record(job.name), rec)
     return rec
@@ -338,32 +431,61 @@ def record_result(layout: Layout, job: Job, key: str, inputs: dict, result) -> d
 # --------------------------------------------------------------------------------------------------- workers
 
 
-def _init_worker(log_path: str, preload: list[str]) -> None:
-    """Keep kernel, papermill and nbconvert noise off the terminal (the worker's fds 1 and 2 go to a log file)
-    and, with ``preload``, start a kernel zygote that imports those modules once for all this worker's kernels."""
-    import signal
+def _init_worker(log_path: str, zygote: str | None, build_pid: int, running_dir: str) -> None:
+    """Set a pool worker up: die with the build, keep noise off the terminal, connect to the kernel zygote.
 
+    The worker asks Linux for SIGTERM when the build dies (``PR_SET_PDEATHSIG``; the zygote and the kernels do the
+    same), so killing the build never leaves workers behind. Its fds 1 and 2 go to the build log. With a
+    ``zygote`` address, its kernels are forked by the build's zygote (which imported the notebooks' modules once).
+    """
+    from analysis.reporting.zygote import die_with_parent
+
+    die_with_parent(signal.SIGTERM)
+    if os.getppid() != build_pid:  # the build died before the request took effect
+        os._exit(1)
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
     # Ctrl-C is handled by the main process (it cancels the build); a worker finishes or is terminated.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.environ["KZ_BUILD_RUNNING_DIR"] = running_dir
+    sys.modules.setdefault("rfc3987_syntax", None)  # see warm_renderer
+    if zygote:
+        from analysis.reporting.kernels import connect_zygote
+
+        connect_zygote(zygote)
+
+
+def warm_renderer() -> None:
+    """Import papermill and the HTML exporter and compile its template once, in the builder, just before the
+    workers fork: they inherit it instead of each paying for it (about 0.8 s of CPU per worker). Only when there
+    is work to do; never pandas or the statistics (the notebooks import those in their kernels)."""
     # jsonschema (via nbformat) imports rfc3987_syntax when installed, which compiles a lark grammar at import:
-    # 1.5-5 s of CPU per worker, for IRI format checks nbformat never uses. Make that optional import fail.
+    # 1.5-5 s of CPU, for IRI format checks nbformat never uses. Make that optional import fail.
     sys.modules.setdefault("rfc3987_syntax", None)
-    if preload:
-        from analysis.reporting.kernels import start_zygote
+    import nbformat
+    import papermill  # noqa: F401 - imported for the workers
 
-        start_zygote(preload)
+    from analysis.reporting.runner import render_html
+
+    render_html(nbformat.v4.new_notebook(), "warm-up")
 
 
-def _run_job(
-    notebook: str, parameters: dict, name: str, out_dir: str, title: str, cell_timeout: float | None
-):
+def _run_job(notebook: str, parameters: dict, name: str, out_dir: str, title: str, cell_timeout: float | None,
+             provenance: dict | None = None):
     from analysis.reporting.runner import run_notebook
 
-    return run_notebook(notebook, parameters, name, out_dir, cell_timeout=cell_timeout, title=title)
+    marker = Path(os.environ.get("KZ_BUILD_RUNNING_DIR", out_dir)) / f"{name}.pid"
+    with contextlib.suppress(OSError):
+        marker.write_text(str(os.getpid()), encoding="ascii")  # which worker runs which report (for tests, ps)
+    try:
+        return run_notebook(notebook, parameters, name, out_dir, cell_timeout=cell_timeout, title=title,
+                            provenance=provenance, index_href="index.html")
+    finally:
+        with contextlib.suppress(OSError):
+            marker.unlink()
 
 
 @dataclasses.dataclass
@@ -375,6 +497,11 @@ class _Crash:
     seconds: float
     status: str = "failed"
     verdict: str | None = None
+    notes: tuple = ()
+
+
+class Terminated(BaseException):
+    """The build received SIGTERM: stop the workers, keep the last good reports, exit 143."""
 
 
 # -------------------------------------------------------------------------------------------------- progress
@@ -416,6 +543,10 @@ class Progress:
         self._write_line(line)
         return elapsed
 
+    def retry(self, name: str, why: str) -> None:
+        self.running[name] = time.perf_counter()
+        self._write_line(f"[{self.done}/{self.total}] retry   {name}  ({why})")
+
     def tick(self) -> None:
         if not self.tty or self.total == 0:
             return
@@ -439,177 +570,147 @@ class Progress:
             self._bar_shown = False
 
 
-# ----------------------------------------------------------------------------------------------------- index
-
-_INDEX_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 2em auto;
-       max-width: 1400px; padding: 0 1em; color: #1b1f24; }
-h1 { font-size: 1.5em; margin-bottom: .2em; }
-p.summary { color: #444; margin-top: 0; }
-table { border-collapse: collapse; width: 100%; font-size: 14px; }
-th, td { border-bottom: 1px solid #d8dee4; padding: .55em .6em; text-align: left; vertical-align: top; }
-th { background: #f3f6f9; }
-td.name { width: 22%; }
-td.name .title { margin: .2em 0; }
-td.name .meta, td.status .meta { color: #57606a; font-size: 12px; margin-top: .25em; }
-td.status { white-space: nowrap; width: 7em; }
-td.verdict { line-height: 1.4; }
-td.params { width: 20%; }
-td.params code { display: block; white-space: pre-wrap; font-size: 12px; }
-td.params code.override { font-weight: bold; }
-td.params summary { cursor: pointer; color: #57606a; font-size: 12px; }
-.status-label { font-weight: 700; }
-.status-ok .status-label { color: #116329; }
-.status-failed .status-label { color: #b3261e; }
-.status-skipped .status-label, .status-not-built .status-label { color: #7d5a00; }
-tr.status-failed { background: #fff5f4; }
-pre.error { white-space: pre-wrap; font-size: 12px; color: #b3261e; margin: .4em 0 0 0; }
-.stale { color: #57606a; font-style: italic; }
-.links a { margin-right: .7em; }
-"""
+# ------------------------------------------------------------------------------------------- lock and sweep
 
 
-def _e(x) -> str:
-    return html.escape("" if x is None else str(x), quote=True)
+class OutputError(Exception):
+    """The output folder cannot be written (read-only, permissions, not a folder): one line for the user."""
 
 
-def _href(path: Path, base: Path) -> str:
-    return quote(os.path.relpath(path, base).replace(os.sep, "/"))
+def _describe_os_error(exc: OSError, fallback: Path) -> str:
+    path = exc.filename or fallback
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.EROFS,):
+        reason = "read-only file system"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        reason = f"not writable ({exc.strerror})"
+    return f"cannot write to {_rel(Path(path))}: {reason}"
 
 
-def _fmt_time(iso: str | None) -> str:
-    if not iso:
-        return ""
+def check_writable(layout: Layout) -> None:
+    """Create the output folders and write a probe file in each; ``OutputError`` naming the first that fails."""
+    import tempfile
+
+    for d in layout.writable_dirs():
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".probe.", suffix=".tmp", dir=d)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise OutputError(_describe_os_error(exc, d)) from None
+
+
+def _pid_alive(pid: int) -> bool:
+    """True while process ``pid`` runs (a zombie, dead but not yet reaped by its new parent, counts as gone)."""
     try:
-        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
-    except ValueError:
-        return iso
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): the signal test is all we have
+    return state not in ("Z", "X")
 
 
-def _param_lines(params: dict, css: str) -> str:
-    return "".join(
-        f'<code class="{css}">{_e(k)} = {_e(json.dumps(v, ensure_ascii=False))}</code>'
-        for k, v in params.items()
-    )
-
-
-def index_row(layout: Layout, job: Job) -> tuple[str, str]:
-    """(status, <tr> HTML) for one report. Every piece of text is escaped."""
-    name = job.name
-    rec = read_json(layout.record(name)) or {}
-    results = read_json(layout.results(name)) or {}
-    html_exists = layout.html(name).exists()
-    status = "skipped" if job.skipped else rec.get("status", "not built")
-    status_cls = status.replace(" ", "-")
-
-    # Parameters: the variant's overrides in bold, then (folded) the values the notebook recorded.
-    recorded = results.get("parameters") if isinstance(results.get("parameters"), dict) else {}
-    others = {k: v for k, v in sorted(recorded.items()) if k != "results_dir" and k not in job.parameters}
-    params_html = _param_lines(job.parameters, "override") if job.parameters else ""
-    if others:
-        label = "other parameters" if job.parameters else "defaults"
-        params_html += (
-            f"<details><summary>{label} ({len(others)})</summary>{_param_lines(others, 'default')}</details>"
-        )
-    elif not job.parameters:
-        params_html = '<span class="stale">defaults</span>'
-
-    verdict = results.get("verdict")
-    if job.skipped:
-        verdict_html = _e(job.skipped)
-    elif status == "failed":
-        verdict_html = f'<pre class="error">{_e(rec.get("error"))}</pre>'
-        if verdict is not None and html_exists:
-            verdict_html = f'<div class="stale">last good verdict: {_e(verdict)}</div>' + verdict_html
-    elif status == "not built":
-        verdict_html = '<span class="stale">not built yet</span>'
-    else:
-        verdict_html = _e(verdict) if verdict is not None else '<span class="stale">(no verdict)</span>'
-
-    links = []
-    if html_exists:
-        label = "last good report" if status == "failed" else "report"
-        links.append(f'<a class="report-link" href="{_href(layout.html(name), layout.out)}">{label}</a>')
-    if layout.results(name).exists():
-        links.append(f'<a href="{_href(layout.results(name), layout.out)}">json</a>')
-    if layout.executed(name).exists():
-        links.append(f'<a href="{_href(layout.executed(name), layout.out)}">ipynb</a>')
-    if status == "failed" and layout.failed_executed(name).exists():
-        links.append(f'<a href="{_href(layout.failed_executed(name), layout.out)}">failed run (ipynb)</a>')
-
-    title = f'<a href="{_href(layout.html(name), layout.out)}">{_e(name)}</a>' if html_exists else _e(name)
-    if job.title and job.title != name:
-        title += f'<div class="title">{_e(job.title)}</div>'
-    title += f'<div class="meta">notebook <code>{_e(job.notebook.name)}</code></div>'
-    seconds = rec.get("seconds")
-    built = (rec.get("last_ok") or {}).get("finished") if status == "failed" else rec.get("finished")
-    timing = "" if seconds is None else f"{float(seconds):.1f} s"
-    if built:
-        timing += f"<br>{_e(_fmt_time(built))}" + (" (last good)" if status == "failed" else "")
-    row = (
-        f'<tr class="report status-{_e(status_cls)}" data-name="{_e(name)}" data-status="{_e(status)}">'
-        f'<td class="name">{title}<div class="links">{"".join(links)}</div></td>'
-        f'<td class="status"><span class="status-label">{_e(status)}</span><div class="meta">{timing}</div></td>'
-        f'<td class="verdict">{verdict_html}</td>'
-        f'<td class="params">{params_html}</td>'
-        "</tr>"
-    )
-    return status, row
-
-
-def render_index(layout: Layout, jobs: list[Job]) -> str:
-    rows, counts = [], {}
-    for job in jobs:
-        status, row = index_row(layout, job)
-        counts[status] = counts.get(status, 0) + 1
-        rows.append(row)
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no reports"
-    csp = CSP
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        "<title>Reports: occupational injuries in Kazakhstan</title>\n"
-        f"<style>{_INDEX_CSS}</style>\n</head>\n<body>\n"
-        "<h1>Reports: occupational injuries in Kazakhstan</h1>\n"
-        f'<p class="summary">{len(jobs)} report(s): {_e(summary)}. Each row links the rendered report, '
-        "its results JSON and the executed notebook.</p>\n"
-        '<table id="verdicts">\n<thead><tr><th>Report</th><th>Status, run time</th><th>Verdict</th>'
-        "<th>Parameters</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n"
-        "</body>\n</html>\n"
-    )
-
-
-# ------------------------------------------------------------------------------------------------------ build
+def _lock_holder(fd: int) -> dict:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 4096).decode("utf-8", "replace")
+    except OSError:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        out[key] = value.strip()
+    return out
 
 
 @contextlib.contextmanager
-def _build_lock(layout: Layout, say: Callable[[str], None]):
+def build_lock(layout: Layout, say: Callable[[str], None]):
+    """Hold ``.cache/build.lock`` for the build: a POSIX record lock (``fcntl.lockf``), released by the kernel when
+    this process ends, never inherited by its children (so a killed build's workers cannot keep it).
+
+    The file records ``pid``, ``started`` and, at a clean end, ``finished``. A build finding a record without
+    ``finished`` whose pid is gone says that it takes over from a build that died.
+    """
     import fcntl
 
-    layout.cache.mkdir(parents=True, exist_ok=True)
-    with open(layout.cache / "build.lock", "a") as fh:
+    path = layout.cache / "build.lock"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise OutputError(_describe_os_error(exc, path)) from None
+    try:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say(f"waiting for another build into {_rel(layout.out)} ...")
-            fcntl.flock(fh, fcntl.LOCK_EX)
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
+            holder = _lock_holder(fd)
+            who = f" (pid {holder['pid']}, started {holder.get('started', '?')})" if holder.get("pid") else ""
+            say(f"waiting for another build into {_rel(layout.out)}{who} ...")
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+        prev = _lock_holder(fd)
+        if prev.get("pid", "").isdigit() and "finished" not in prev and int(prev["pid"]) != os.getpid():
+            alive = _pid_alive(int(prev["pid"]))
+            state = "did not finish" if alive else "died"
+            say(f"note: the previous build (pid {prev['pid']}, started {prev.get('started', '?')}) {state}; "
+                "taking over its lock and removing what it left behind")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}\nstarted {_now()}\n".encode(), 0)
         try:
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"pid {os.getpid()}\nfinished {_now()}\n".encode(), 0)
+            fcntl.lockf(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
-def _sweep_temporaries(layout: Layout) -> None:
-    """Remove what an interrupted (killed) build may have left: private run folders and unrenamed temp files."""
+def sweep_temporaries(layout: Layout) -> list[Path]:
+    """Remove what an interrupted (killed) build or run left: private run folders whose owner is gone, unrenamed
+    temp files, stale running markers. Returns what was removed."""
     import shutil
 
-    shutil.rmtree(layout.out / ".tmp", ignore_errors=True)
+    from analysis.reporting import OWNER_FILE
+
+    removed = []
+    if layout.tmp.is_dir():
+        for d in layout.tmp.iterdir():
+            owner = d / OWNER_FILE
+            try:
+                pid = int(owner.read_text(encoding="ascii").strip())
+            except (OSError, ValueError):
+                pid = None
+            # No owner file: an interrupted run's (the runner writes it right after creating the folder; only the
+            # build, under its lock, runs reports into this folder).
+            if pid is None or not _pid_alive(pid) or not d.is_dir():
+                if d.is_dir():
+                    shutil.rmtree(d, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        d.unlink()
+                removed.append(d)
+        with contextlib.suppress(OSError):
+            layout.tmp.rmdir()  # only when empty
     for d in (layout.out, layout.out / "results", layout.out / "executed", layout.cache):
-        if d.is_dir():
+        if d.is_dir():  # unrenamed temp files of atomic writes (only the build writes here, under its lock)
             for p in d.glob(".*.tmp"):
                 with contextlib.suppress(OSError):
                     p.unlink()
+                    removed.append(p)
+    if layout.running.is_dir():
+        for marker in layout.running.glob("*.pid"):
+            with contextlib.suppress(OSError, ValueError):
+                if not _pid_alive(int(marker.read_text().strip())):
+                    marker.unlink()
+    return removed
 
 
 def _workers(requested: int | None, n_jobs: int) -> int:
@@ -627,6 +728,27 @@ def _short(text: str | None, width: int = 160) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+def stop_workers(pool, timeout: float = 5.0) -> None:
+    """Shut ``pool`` down now and end its worker processes (public APIs only: the pool's workers are this
+    process's multiprocessing children, ``multiprocessing.active_children()``). SIGTERM first; the zygotes and
+    kernels follow through their parent-death signal."""
+    import multiprocessing
+
+    with contextlib.suppress(Exception):
+        pool.shutdown(wait=False, cancel_futures=True)
+    children = multiprocessing.active_children()
+    for p in children:
+        with contextlib.suppress(Exception):
+            p.terminate()
+    deadline = time.monotonic() + timeout
+    for p in children:
+        with contextlib.suppress(Exception):
+            p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            with contextlib.suppress(Exception):
+                p.kill()
+
+
 def run_jobs(
     todo,
     layout: Layout,
@@ -635,11 +757,14 @@ def run_jobs(
     cell_timeout: float | None,
     on_result,
     preload=True,
+    provenance: dict | None = None,
 ):
     """Run ``todo`` [(job, key, inputs)] on a process pool, ``workers`` at a time, longest (last run) first.
 
-    With ``preload``, each worker's kernels are forked from a process that has already imported what the
+    With ``preload``, the workers' kernels are forked from one process that has already imported what the
     notebooks import (analysis.reporting.kernels): one kernel per notebook still, without 2-4 s of imports each.
+    When a worker dies (killed, out of memory), every report running at that moment fails with
+    ``BrokenProcessPool``; each is retried once on a fresh pool, so the innocent ones still build.
     """
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -655,32 +780,37 @@ def run_jobs(
     log_path = str(layout.cache / "build.log")
     with open(log_path, "w"):
         pass  # a fresh log for this build's kernel and library noise
+    layout.running.mkdir(parents=True, exist_ok=True)
 
-    modules = []
-    if preload and hasattr(os, "fork"):
-        from analysis.reporting.runner import imported_modules
+    zygote = None
+    if preload:  # first, so that its imports overlap the warm-up and the workers' start
+        from analysis.reporting.kernels import start_zygote
 
-        modules = imported_modules(sorted({str(job.notebook) for job, _, _ in todo}))
+        zygote = start_zygote(deps.imported_modules(sorted({str(job.notebook) for job, _, _ in todo})), log_path)
+
+    warm_renderer()
 
     def new_pool():
-        return ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init_worker, initargs=(log_path, modules)
-        )
+        return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(log_path, zygote and zygote.address, os.getpid(), str(layout.running)))
 
     pool = new_pool()
     in_flight = {}
+    retried: set[str] = set()
     try:
         while pending or in_flight:
             while pending and len(in_flight) < workers:
                 job, key, inputs = pending.pop(0)
-                args = (str(job.notebook), job.parameters, job.name, str(layout.out), job.title, cell_timeout)
+                args = (str(job.notebook), job.parameters, job.name, str(layout.out), job.title, cell_timeout,
+                        provenance)
                 try:
                     fut = pool.submit(_run_job, *args)
-                except BrokenProcessPool:
-                    pool.shutdown(wait=False, cancel_futures=True)
+                except (BrokenProcessPool, RuntimeError):  # broken, or shut down after breaking
+                    stop_workers(pool)
                     pool = new_pool()
                     fut = pool.submit(_run_job, *args)
-                progress.start(job.name)
+                if job.name not in retried:
+                    progress.start(job.name)
                 in_flight[fut] = (job, key, inputs, time.perf_counter())
             done, _ = wait(list(in_flight), timeout=0.25, return_when=FIRST_COMPLETED)
             progress.tick()
@@ -688,6 +818,14 @@ def run_jobs(
                 job, key, inputs, t0 = in_flight.pop(fut)
                 try:
                     result = fut.result()
+                except BrokenProcessPool:
+                    if job.name not in retried:
+                        retried.add(job.name)
+                        progress.retry(job.name, "a build worker died while it ran; retrying once")
+                        pending.insert(0, (job, key, inputs))
+                        continue
+                    result = _Crash(job.name, "its build worker died twice (killed by a signal or out of memory)",
+                                    time.perf_counter() - t0)
                 except BaseException as exc:  # noqa: BLE001 - a crashed worker is a failed report, not a crash
                     result = _Crash(
                         job.name, f"worker failed: {type(exc).__name__}: {exc}", time.perf_counter() - t0
@@ -696,14 +834,81 @@ def run_jobs(
     except BaseException:
         for fut in in_flight:
             fut.cancel()
-        procs = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for p in procs:  # SIGTERM: papermill's kernels die with their parent (ipykernel's parent poller)
-            with contextlib.suppress(Exception):
-                p.terminate()
+        stop_workers(pool)
         raise
     else:
         pool.shutdown(wait=True)
+    finally:
+        if zygote is not None:
+            zygote.stop()
+
+
+# ----------------------------------------------------------------------------------------------------- index
+
+
+def index_items(layout: Layout, jobs: list[Job]) -> list[dict]:
+    """What the index shows: one item per configured report (status from the cache record) and per claim."""
+    from analysis.reporting import index
+
+    items = []
+    for job in jobs:
+        rec = read_json(layout.record(job.name)) or {}
+        status = "skipped" if job.skipped else rec.get("status", "not built")
+        items.append({
+            "name": job.name, "kind": "variant" if job.variant else "report", "status": status,
+            "record": rec, "payload": read_json(layout.results(job.name)) or {}, "skipped": job.skipped,
+            "title": job.title, "parameters": job.parameters, "notebook": job.notebook.stem,
+            "html": layout.html(job.name), "json": layout.results(job.name),
+            "estimates": layout.estimates(job.name), "tables_dir": layout.tables_dir(job.name),
+            "executed": layout.executed(job.name), "failed_executed": layout.failed_executed(job.name),
+        })
+    return items + index.claim_items(layout.out)
+
+
+def index_key(layout: Layout, items: list[dict], inputs: Inputs) -> str:
+    """Changes whenever anything the index shows changes (records, results, files present, the page's code)."""
+    h = hashlib.sha256(f"{BUILD_FORMAT}".encode())
+    for p in inputs.closure.files(["analysis.reporting.index"]):
+        h.update(f"{inputs._rel(p)}:{inputs.digest(p)}\n".encode())
+    for item in items:
+        state = {k: item.get(k) for k in ("name", "kind", "status", "skipped", "title", "parameters")}
+        for k in ("record", "json", "html", "estimates", "executed", "failed_executed"):
+            path = layout.record(item["name"]) if k == "record" and item["kind"] != "claim" else item.get(k)
+            if isinstance(path, Path):
+                with contextlib.suppress(OSError):
+                    st = path.stat()
+                    state[k] = [st.st_size, st.st_mtime_ns]
+        tables_dir = item.get("tables_dir")
+        if isinstance(tables_dir, Path) and tables_dir.is_dir():
+            state["tables"] = sorted(p.name for p in tables_dir.glob("*.csv"))
+        h.update(json.dumps(state, sort_keys=True, default=str).encode() + b"\n")
+    return h.hexdigest()
+
+
+def write_index(layout: Layout, jobs: list[Job], inputs: Inputs) -> bool:
+    """Render ``index.html`` and ``glossary.html`` when anything they show changed; True if the index changed."""
+    items = index_items(layout, jobs)
+    key = index_key(layout, items, inputs)
+    key_file = layout.cache / "index.key"
+    glossary = layout.out / "glossary.html"
+    try:
+        same = key_file.read_text(encoding="ascii") == key
+    except OSError:
+        same = False
+    if same and layout.index.exists() and glossary.exists():
+        return False
+    from analysis.reporting import index
+    from analysis.reporting.provenance import collect
+
+    changed = _write_text_if_changed(layout.index, index.render(layout.out, items, inputs.registry, collect()))
+    index.write_glossary(layout.out)
+    from analysis.core.io import atomic_write_text
+
+    atomic_write_text(key_file, key)
+    return changed
+
+
+# ------------------------------------------------------------------------------------------------------ build
 
 
 def build(
@@ -721,7 +926,8 @@ def build(
     stream=None,
     tty: bool | None = None,
 ) -> int:
-    """Build the reports; returns the exit status (0 ok, 1 a report failed, 2 usage/config error)."""
+    """Build the reports; returns the exit status (0 ok, 1 a report failed, 2 usage/config/output error,
+    130 interrupted, 143 terminated)."""
     t_start = time.perf_counter()
     stream = stream or sys.stdout
     err = sys.stderr if stream is sys.stdout else stream
@@ -753,64 +959,97 @@ def build(
         return EXIT_USAGE
 
     layout = Layout(out_dir)
-    glob_inputs = global_inputs()
-    todo, fresh, unselected = [], [], []
-    for job in jobs:
-        if job.skipped:
-            continue
-        if only and job.name not in only:
-            unselected.append(job)
-            continue
-        inputs = job_inputs(job, glob_inputs)
-        key = inputs_key(inputs)
-        if force or not is_up_to_date(layout, job, key):
-            todo.append((job, key, inputs))
-        else:
-            fresh.append(job)
+    memo = read_json(layout.cache / "imports.json") or {}
+    inputs = Inputs(imports_memo=dict(memo))
+
+    def plan():
+        todo, fresh, unselected = [], [], []
+        for job in jobs:
+            if job.skipped:
+                continue
+            if only and job.name not in only:
+                unselected.append(job)
+                continue
+            job_in = inputs.job_inputs(job)
+            key = inputs_key(job_in)
+            if force or not is_up_to_date(layout, job, key):
+                todo.append((job, key, job_in))
+            else:
+                fresh.append(job)
+        return todo, fresh, unselected
 
     if dry_run:
-        for job, _, _ in todo:
-            say(f"would build  {job.name}  ({_rel(job.notebook)})")
+        todo, fresh, _ = plan()
+        for job, _, job_in in todo:
+            rec = read_json(layout.record(job.name)) or {}
+            why = "forced" if force else ", ".join(changed_inputs(rec.get("inputs"), job_in)[:5]) or "outputs missing"
+            if not force and rec.get("status") == "failed" and rec.get("key") == inputs_key(job_in):
+                why = "last run failed"
+            say(f"would build  {job.name}  ({_rel(job.notebook)}; {why})")
         say(f"{len(todo)} to build, {len(fresh)} up to date")
         return EXIT_OK
 
     failures: list[tuple[Job, str]] = []
+    notes: list[tuple[str, str]] = []
     built = 0
-    with _build_lock(layout, say):
-        if todo:
-            _sweep_temporaries(layout)
-            progress = Progress(len(todo), stream, tty)
-            workers = _workers(jobs_n, len(todo))
+    previous_term = None
+    try:
+        check_writable(layout)
+        with build_lock(layout, say):
+            sweep_temporaries(layout)
+            todo, fresh, unselected = plan()  # after the lock: a build we waited for may have done the work
+            if todo:
+                from analysis.reporting.provenance import collect
 
-            def on_result(job, key, inputs, result):
-                nonlocal built
-                record_result(layout, job, key, inputs, result)
-                ok = result.status == "ok"
-                if ok:
-                    built += 1
-                else:
-                    failures.append((job, result.error or "failed"))
-                progress.end(job.name, ok, "" if ok else _short(result.error))
+                provenance = collect()
+                progress = Progress(len(todo), stream, tty)
+                workers = _workers(jobs_n, len(todo))
 
-            try:
-                run_jobs(todo, layout, progress, workers, cell_timeout, on_result, preload)
-            except KeyboardInterrupt:
-                progress.close()
-                _write_text_if_changed(layout.index, render_index(layout, jobs))
-                say(
-                    "interrupted: finished reports are in place, the others keep their last good version", err
-                )
-                return EXIT_INTERRUPTED
-            finally:
-                progress.close()
-        # Forget cache records of reports that are no longer configured.
-        names = {j.name for j in jobs}
-        if layout.cache.is_dir():
-            for rec in layout.cache.glob("*.json"):
-                if rec.stem not in names:
-                    with contextlib.suppress(OSError):
-                        rec.unlink()
-        index_written = _write_text_if_changed(layout.index, render_index(layout, jobs))
+                def on_result(job, key, job_in, result):
+                    nonlocal built
+                    record_result(layout, job, key, job_in, result)
+                    ok = result.status == "ok"
+                    if ok:
+                        built += 1
+                    else:
+                        failures.append((job, result.error or "failed"))
+                    progress.end(job.name, ok, "" if ok else _short(result.error))
+                    notes.extend((job.name, n) for n in (getattr(result, "notes", ()) or ()))
+
+                def on_term(signum, frame):
+                    raise Terminated()
+
+                with contextlib.suppress(ValueError):  # not the main thread: no handler, default behaviour
+                    previous_term = signal.signal(signal.SIGTERM, on_term)
+                try:
+                    run_jobs(todo, layout, progress, workers, cell_timeout, on_result, preload, provenance)
+                except (KeyboardInterrupt, Terminated) as exc:
+                    progress.close()
+                    write_index(layout, jobs, inputs)
+                    what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+                    say(f"{what}: finished reports are in place, the others keep their last good version", err)
+                    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+                finally:
+                    progress.close()
+                    if previous_term is not None:
+                        signal.signal(signal.SIGTERM, previous_term)
+            # Forget cache records of reports that are no longer configured.
+            names = {j.name for j in jobs}
+            if layout.cache.is_dir():
+                for rec in layout.cache.glob("*.json"):
+                    if rec.stem not in names and rec.name != "imports.json":
+                        with contextlib.suppress(OSError):
+                            rec.unlink()
+            index_written = write_index(layout, jobs, inputs)
+            used = {k: v for k, v in inputs.closure.memo.items() if k in inputs.closure.used}
+            if used != memo:
+                _write_json(layout.cache / "imports.json", used)
+    except OutputError as exc:
+        say(f"error: {exc}", err)
+        return EXIT_USAGE
+    except OSError as exc:  # a write into the output folder failed half-way (disk full, permissions changed)
+        say(f"error: {_describe_os_error(exc, layout.out)}", err)
+        return EXIT_USAGE
 
     elapsed = time.perf_counter() - t_start
     skipped = sum(1 for j in jobs if j.skipped)
@@ -821,6 +1060,8 @@ def build(
         parts.append(f"{len(unselected)} not selected")
     tail = f" -> {_rel(layout.index)}" + ("" if index_written else " (unchanged)")
     say(f"report: {', '.join(parts)} in {elapsed:.1f}s{tail}")
+    for name, note in notes:
+        say(f"warning: {name}: {note}", err)
     for job, error in failures:
         say(f"FAILED {job.name}: {error}", err)
     return EXIT_FAILED if failures else EXIT_OK
@@ -840,7 +1081,8 @@ def main(argv: list[str] | None = None) -> int:
         "--timeout", type=float, default=600, help="seconds allowed per cell (default: 600; 0 = none)"
     )
     ap.add_argument("--strict", action="store_true", help="a variant naming a missing notebook is an error")
-    ap.add_argument("-n", "--dry-run", action="store_true", help="list what would be built, build nothing")
+    ap.add_argument("-n", "--dry-run", action="store_true",
+                    help="list what would be built and why, build nothing")
     ap.add_argument(
         "--no-preload",
         action="store_true",

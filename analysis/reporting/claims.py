@@ -27,18 +27,40 @@ from analysis.studies import registry
 DEFAULT_OUT = REPORTS_DIR / "claims"
 
 
+def claim_studies() -> list[str]:
+    """The studies the checker offers (registry entries with ``claim=True``), without importing any of them."""
+    return [n for n, e in registry.STUDIES.items() if e.claim]
+
+
 def _parser(studies: dict) -> argparse.ArgumentParser:
+    """The parser; ``studies`` maps each offered study to its module, or to None when its options are not needed
+    (only the study named on the command line is imported: importing a study loads its statistics stack)."""
     p = argparse.ArgumentParser(prog="python -m analysis.claims", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n")[1])
     sub = p.add_subparsers(dest="study", required=True, metavar="STUDY")
     for name, module in studies.items():
         s = sub.add_parser(name, help=registry.entry(name).question,
                            description=f"{registry.entry(name).question} ({registry.entry(name).notebook})")
+        if module is None:
+            continue
         module.Params.add_arguments(s)
         s.add_argument("--out", default=str(DEFAULT_OUT),
                        help=f"output folder (default: {DEFAULT_OUT.relative_to(REPORTS_DIR.parent)})")
         s.add_argument("--html", action="store_true", help="also render the notebook report (runs a kernel)")
     return p
+
+
+def _chosen(argv: list[str], names: list[str]) -> str | None:
+    """The study named on the command line (the first argument that is not an option), if it is one we offer."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in names else None
+
+
+def load_parser(argv: list[str]) -> argparse.ArgumentParser:
+    """The parser with the options of the study ``argv`` names (and only that study imported)."""
+    names = claim_studies()
+    chosen = _chosen(argv, names)
+    return _parser({n: registry.load(n) if n == chosen else None for n in names})
 
 
 def claim_name(study: str, params) -> str:
@@ -51,10 +73,10 @@ def claim_name(study: str, params) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    studies = {n: registry.load(n) for n, e in registry.STUDIES.items() if e.claim}
-    parser = _parser(studies)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = load_parser(argv)
     args = parser.parse_args(argv)
-    module = studies[args.study]
+    module = registry.load(args.study)
     from analysis.core.params import ParameterError
 
     try:

@@ -2,9 +2,10 @@
 
 The project kernelspec ``kz-injuries`` names :class:`ForkProvisioner` (registered as the entry point
 ``kz-fork-provisioner`` in ``jupyter_client.kernel_provisioners``). It behaves exactly like jupyter_client's
-``LocalProvisioner`` (a fresh ``ipykernel`` process), except inside a build worker that has started a
-:class:`Zygote`: there the kernel is forked from a process that has already imported pandas, scipy, statsmodels,
-seaborn and the study modules, which saves 2-3 s of CPU per report. JupyterLab and plain papermill never start a
+``LocalProvisioner`` (a fresh ``ipykernel`` process), except inside a build worker connected to the build's
+:class:`ZygoteServer`: there the kernel is forked from a process that has already imported pandas, scipy,
+statsmodels, seaborn and the study modules, which saves 2-3 s of CPU per report (one zygote per build, started as
+soon as the build knows it has work, so its imports overlap the workers' start). JupyterLab and plain papermill never start a
 zygote, so for them nothing changes. Where ``fork`` does not exist the zygote is not used.
 
 ``python -m analysis.reporting.kernels install`` installs the kernelspec into the current environment (``make``
@@ -16,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import subprocess
 import sys
 import time
@@ -32,49 +32,97 @@ PROVISIONER_NAME = "kz-fork-provisioner"
 LOG_ENV = "KZ_KERNEL_LOG"  # the runner names the kernel's log file in the kernel environment
 
 
-class Zygote:
-    """Client of a ``python -m analysis.reporting.zygote`` process (one per build worker)."""
+class ZygoteServer:
+    """The build's kernel zygote (``python -m analysis.reporting.zygote``): started by the builder, listening on a
+    Unix socket its workers connect to (:func:`connect_zygote`). ``stop()`` ends it and every kernel it forked."""
 
-    def __init__(self, modules: Sequence[str], ready_timeout: float = 120.0):
-        self.ready_timeout = ready_timeout
-        self._ready: bool | None = None
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "analysis.reporting.zygote", *modules],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, close_fds=True,
-        )
+    def __init__(self, modules: Sequence[str], log: str | None = None):
+        import socket
+        import tempfile
+
+        self._dir = tempfile.mkdtemp(prefix="kz-zygote-")  # short path: Unix socket names are limited to ~100 bytes
+        self.address = os.path.join(self._dir, "socket")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(self.address)
+        listener.listen(64)
+        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the zygote keeps its own copy
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "analysis.reporting.zygote", "--listen", str(listener.fileno()), *modules],
+                stdin=subprocess.PIPE, stdout=out, stderr=out, close_fds=True, pass_fds=(listener.fileno(),),
+            )
+        finally:
+            listener.close()  # the zygote has its own copy; workers connect by address
+            if log:
+                out.close()
+
+    def stop(self, timeout: float = 10) -> None:
+        import shutil
+
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()  # end of input: the zygote terminates its kernels and exits
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class Zygote:
+    """A worker's connection to the build's :class:`ZygoteServer`."""
+
+    def __init__(self, address: str, reply_timeout: float = 120.0):
+        import socket
+
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(address)
+        self.sock.settimeout(reply_timeout)  # the first reply waits for the zygote's imports
+        self.reader = self.sock.makefile("r", encoding="utf-8", newline="\n")
+        self._ok = True
 
     def ready(self) -> bool:
-        """Wait (once) for the imports; False if the zygote died or took too long."""
-        if self._ready is None:
-            ok, _, _ = select.select([self.proc.stdout], [], [], self.ready_timeout)
-            self._ready = bool(ok) and self.proc.stdout.readline().strip() == "ready"
-        return self._ready
+        return self._ok
 
     def spawn(self, argv: list[str], env: Mapping[str, str], cwd: str, log: str | None) -> int:
         """Fork a kernel running ``argv`` (an ipykernel command line); its pid (a process-group leader)."""
-        self.proc.stdin.write(json.dumps({"argv": argv, "env": dict(env), "cwd": cwd, "log": log}) + "\n")
-        reply = self.proc.stdout.readline()
+        try:
+            self.sock.sendall((json.dumps({"argv": argv, "env": dict(env), "cwd": cwd, "log": log}) + "\n").encode())
+            reply = self.reader.readline()
+        except OSError as exc:  # timeout or a dead zygote
+            self._ok = False
+            raise RuntimeError(f"kernel zygote: {exc}") from None
         if not reply.strip().isdigit():
-            self._ready = False
+            self._ok = False
             raise RuntimeError("kernel zygote exited")
         return int(reply)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
-            self.proc.stdin.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=10)
+            self.reader.close()
+            self.sock.close()
 
 
 _ZYGOTE: Zygote | None = None
 
 
-def start_zygote(modules: Sequence[str]) -> Zygote | None:
-    """Start this process's zygote (build workers call it once); None where ``fork`` is unavailable."""
-    global _ZYGOTE
-    if not hasattr(os, "fork"):
+def start_zygote(modules: Sequence[str], log: str | None = None) -> ZygoteServer | None:
+    """Start the build's zygote (the builder calls it once, output to ``log``); None where ``fork`` or Unix
+    sockets are missing."""
+    import socket
+
+    if not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):
         return None
-    _ZYGOTE = Zygote(modules)
+    return ZygoteServer(modules, log)
+
+
+def connect_zygote(address: str) -> Zygote | None:
+    """Connect this process (a build worker) to the build's zygote; None (plain kernels) if that fails."""
+    global _ZYGOTE
+    try:
+        _ZYGOTE = Zygote(address)
+    except OSError:
+        _ZYGOTE = None
     return _ZYGOTE
 
 

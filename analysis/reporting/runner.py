@@ -37,19 +37,17 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from analysis.core.paths import REPORTS_DIR, ROOT, resolve
-from analysis.present.report import RESULTS_MARKER, RESULTS_MIME
+from analysis.present.report import RESULTS_MARKER, RESULTS_MIME, STYLE_RULES
 from analysis.present.tables import escape
-from analysis.reporting import CSP, KERNEL_NAME
+from analysis.reporting import CSP, KERNEL_NAME, OWNER_FILE
 from analysis.reporting.kernels import LOG_ENV
 
 DEFAULT_CELL_TIMEOUT = 600  # seconds per cell; a hung notebook must not hang the build forever
 STARTUP_TIMEOUT = 120
-
-
-
-# --------------------------------------------------------------------------------------------- escaping helpers
+THUMB_WIDTH = 360  # pixels; the index shows each report's first figure at half that width (sharp on HiDPI)
 
 
 # --------------------------------------------------------------------------------------------------- result
@@ -73,6 +71,9 @@ class RunResult:
     cell: int | None = None  # execution count ("In [n]") of the failing cell, when known
     ename: str | None = None
     evalue: str | None = None
+    notes: tuple[str, ...] = ()  # outputs left out of the page (stderr, warnings, raw Python values)
+    thumbnail: str | None = None  # the first figure, small, as base64 PNG (the index shows it)
+    thumbnail_alt: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -100,12 +101,7 @@ _TEMPLATE = r"""
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block html_head_css -%}
-<style type="text/css">
-body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 1em 1.5em; }
-.kz-run-banner { border: 1px solid #c9d3de; background: #f3f6f9; padding: .6em 1em; margin: 0 0 1em 0;
-                 font-family: var(--jp-ui-font-family, sans-serif); font-size: 14px; }
-.kz-run-banner code { font-size: 13px; }
-</style>
+<style type="text/css">{{ resources.kz_css }}</style>
 {%- endblock html_head_css -%}
 {%- block body_header -%}
 {{ super() }}
@@ -127,7 +123,49 @@ body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 1em 1.5em; }
 </div>
 {%- endblock data_png %}
 {%- block data_javascript scoped %}{%- endblock data_javascript %}
+{% block body_footer %}
+{{ resources.kz_footer }}
+</main>
+</body>
+{% endblock body_footer %}
 {%- block data_widget_view scoped %}{%- endblock data_widget_view %}
+"""
+
+
+_CSS = """
+body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 1em 1.5em; }
+.kz-run-banner { border: 1px solid #c9d3de; background: #f3f6f9; padding: .6em 1em; margin: 0 0 1em 0;
+                 font-family: var(--jp-ui-font-family, sans-serif); font-size: 14px; overflow-wrap: anywhere; }
+.kz-run-banner code { font-size: 13px; }
+/* The output area is a table cell in JupyterLab's CSS; as a block it cannot be stretched by a wide child. */
+.jp-OutputArea-output { display: block; width: auto; max-width: 100%; overflow: visible; }
+/* Tables fit the page: text cells wrap (anywhere, as a last resort), numbers stay on one line; only a table
+   that still cannot fit scrolls sideways inside its own box. */
+.kz-table-wrap { max-width: 100%; overflow-x: auto; margin: .4em 0 1em 0; }
+.jp-RenderedHTMLCommon table.kz-table { table-layout: auto; max-width: 100%; margin: 0; font-size: 13px; }
+.jp-RenderedHTMLCommon table.kz-table th, .jp-RenderedHTMLCommon table.kz-table td {
+  padding: .3em .5em; line-height: 1.35; vertical-align: top; white-space: normal; }
+.jp-RenderedHTMLCommon table.kz-table .num { text-align: right; }
+.jp-RenderedHTMLCommon table.kz-table td.num { white-space: nowrap; }
+.jp-RenderedHTMLCommon table.kz-table .text { text-align: left; overflow-wrap: break-word; min-width: 5em; }
+.jp-RenderedHTMLCommon table.kz-table th { vertical-align: bottom; overflow-wrap: normal; }
+.jp-RenderedHTMLCommon table:not(.kz-table) td, .jp-RenderedHTMLCommon table:not(.kz-table) th {
+  overflow-wrap: anywhere; }
+.jp-RenderedHTMLCommon table:not(.kz-table) { table-layout: auto; max-width: 100%; }
+.kz-table-note { font-size: 13px; color: #57606a; margin: .2em 0; }
+.kz-long details summary { cursor: pointer; font-size: 13px; color: #0b5cad; }
+.jp-RenderedImage img { max-width: 100%; height: auto; }
+nav.kz-toc { border: 1px solid #d0d7de; background: #fafbfc; padding: .5em 1em .6em; margin: 1em 0 1.5em;
+             font-size: 14px; max-width: 60em; }
+nav.kz-toc ol { margin: .3em 0 0 0; padding-left: 1.4em; columns: 2 18em; column-gap: 2em; }
+nav.kz-toc li { break-inside: avoid; margin: .1em 0; }
+.kz-downloads, .kz-footer { font-family: var(--jp-ui-font-family, sans-serif); font-size: 13px; color: #3b4752;
+                            overflow-wrap: anywhere; }
+.kz-downloads { border-top: 1px solid #d0d7de; margin-top: 2em; padding-top: .6em; }
+.kz-downloads ul { margin: .3em 0; padding-left: 1.4em; }
+.kz-footer { border-top: 1px solid #d0d7de; margin: 1.5em 0 2em; padding-top: .6em; color: #57606a; }
+.kz-footer p { margin: .2em 0; }
+@media print { nav.kz-toc { display: none; } .kz-long details { display: none; } }
 """
 
 
@@ -173,12 +211,14 @@ def html_exporter():
     return _EXPORTER
 
 
-def render_html(nb, title: str, banner_html: str = "", nb_dir: str | Path = ".") -> str:
+def render_html(nb, title: str, banner_html: str = "", nb_dir: str | Path = ".", footer_html: str = "") -> str:
     """Render an executed notebook node (its metadata title is set) to self-contained HTML: code hidden, no scripts."""
     resources = {
         "metadata": {"name": title, "path": str(nb_dir)},
         "kz_csp": CSP,
         "kz_banner": banner_html,
+        "kz_css": _CSS + STYLE_RULES,
+        "kz_footer": footer_html,
     }
     nb.metadata["title"] = title
     body, _ = html_exporter().from_notebook_node(nb, resources=resources)
@@ -189,35 +229,10 @@ def render_html(nb, title: str, banner_html: str = "", nb_dir: str | Path = ".")
 
 
 def imported_modules(notebooks: Iterable[str | Path]) -> list[str]:
-    """Top-level modules the notebooks' code cells import (``from pkg import mod`` gives ``pkg.mod`` too)."""
-    found: dict[str, None] = {}
-    imp = re.compile(r"^\s*import\s+(.+)$")
-    frm = re.compile(r"^\s*from\s+([A-Za-z_][\w.]*)\s+import\s+\(?([^#)]+)")
-    for path in notebooks:
-        try:
-            cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
-        except (OSError, ValueError):
-            continue
-        for cell in cells:
-            if cell.get("cell_type") != "code":
-                continue
-            src = cell.get("source", "")
-            for line in (src if isinstance(src, str) else "".join(src)).splitlines():
-                if m := frm.match(line):
-                    pkg = m.group(1)
-                    if pkg == "__future__":
-                        continue
-                    found[pkg] = None
-                    for item in m.group(2).split(","):
-                        name = item.strip().split(" as ")[0].strip()
-                        if name.isidentifier():
-                            found[f"{pkg}.{name}"] = None  # a submodule, or harmlessly not one
-                elif m := imp.match(line):
-                    for item in m.group(1).split("#")[0].split(","):
-                        name = item.strip().split(" as ")[0].strip()
-                        if re.fullmatch(r"[A-Za-z_][\w.]*", name):
-                            found[name] = None
-    return list(found)
+    """Modules the notebooks import (see :func:`analysis.reporting.deps.imported_modules`)."""
+    from analysis.reporting.deps import imported_modules as modules
+
+    return modules(notebooks)
 
 
 def _silence_papermill_log() -> None:
@@ -283,6 +298,24 @@ def _banner(name: str, notebook: Path, parameters: Mapping[str, Any]) -> str:
 
 
 
+def verdict_banner(nb, payload: Mapping[str, Any]) -> str:
+    """For a page without the summary box (a notebook not yet converted to a study): its label as a badge and
+    its headline, so every report opens with its verdict at a glance."""
+    from analysis.core.study import LABELS
+    from analysis.present.report import badge
+
+    for cell in nb.cells:
+        for o in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            html = (o.get("data") or {}).get("text/html", "")
+            if "kz-summary" in (html if isinstance(html, str) else "".join(html)):
+                return ""
+    label = payload.get("label")
+    if label not in LABELS:
+        return ""
+    return (f'<span class="kz-verdict">{badge(label)}<strong>{escape(payload.get("headline") or "")}</strong>'
+            "</span>")
+
+
 def find_results(nb) -> dict:
     """The results the notebook published with ``analysis.present.report.publish`` (exactly one such output)."""
     found = [out for cell in nb.cells if cell.get("cell_type") == "code" for out in cell.get("outputs", [])
@@ -302,16 +335,144 @@ def find_results(nb) -> dict:
     return data
 
 
-def for_html(nb):
-    """A copy of the executed notebook as readers see it: cells tagged ``lab-only`` and the results output removed."""
+def clean_for_html(nb) -> tuple[Any, list[str]]:
+    """A copy of the executed notebook as readers see it, and notes on what was left out.
+
+    Left out: cells tagged ``lab-only``, the results output, anything written to stderr (warnings, library
+    noise) and bare Python values a cell's last expression produced (``'reports/results'``, ``400``: an
+    ``execute_result`` with only ``text/plain``). The notes name the cell and say what was dropped, so the build
+    can report them instead of the page showing them.
+    """
     import copy
 
     out = copy.deepcopy(nb)
+    notes: list[str] = []
     out.cells = [c for c in out.cells if "lab-only" not in (c.get("metadata", {}).get("tags") or [])]
     for cell in out.cells:
-        if cell.get("cell_type") == "code":
-            cell["outputs"] = [o for o in cell.get("outputs", []) if not (o.get("metadata") or {}).get(RESULTS_MARKER)]
-    return out
+        if cell.get("cell_type") != "code":
+            continue
+        kept = []
+        where = f"cell In [{cell.get('execution_count')}]"
+        for o in cell.get("outputs", []):
+            if (o.get("metadata") or {}).get(RESULTS_MARKER):
+                continue
+            kind = o.get("output_type")
+            if kind == "stream" and o.get("name") == "stderr":
+                text = o.get("text", "")
+                text = text if isinstance(text, str) else "".join(text)
+                notes.append(f"{where} wrote to stderr (left out of the page): {_one_line(text)}")
+                continue
+            if kind == "execute_result" and set(o.get("data") or {}) <= {"text/plain"}:
+                value = (o.get("data") or {}).get("text/plain", "")
+                value = value if isinstance(value, str) else "".join(value)
+                notes.append(f"{where} displayed a bare Python value (left out of the page): {_one_line(value)}")
+                continue
+            kept.append(o)
+        cell["outputs"] = kept
+    return out, notes
+
+
+def for_html(nb):
+    """A copy of the executed notebook as readers see it (see :func:`clean_for_html`)."""
+    return clean_for_html(nb)[0]
+
+
+def _one_line(text: str, width: int = 120) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+# ----------------------------------------------------------------------------------------- page furniture
+
+_HEADING = re.compile(r'<h2 id="[^"]*">(.*?)<a class="anchor-link" href="(#[^"]*)">', re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def add_contents(body: str) -> str:
+    """Insert a table of contents (the ``##`` sections) before the first section heading."""
+    import html as htmlmod
+
+    found = _HEADING.findall(body)
+    if len(found) < 2:
+        return body
+    items = "".join(
+        f'<li><a href="{href}">{htmlmod.escape(htmlmod.unescape(_TAG.sub("", text)).strip())}</a></li>'
+        for text, href in found)
+    nav = f'<nav class="kz-toc" aria-label="Contents"><strong>Contents</strong><ol>{items}</ol></nav>\n'
+    first = body.index("<h2 id=")
+    return body[:first] + nav + body[first:]
+
+
+_CSV_SLOT = re.compile(r'<span class="kz-csv-link" data-kz-sig="([0-9a-f]+)"></span>')
+
+
+def link_tables(body: str, name: str, payload: Mapping[str, Any]) -> str:
+    """Point each shortened table at its CSV (the published table with the same columns and row count)."""
+    from analysis.present.tables import table_signature
+
+    by_sig = {}
+    for stem, spec in (payload.get("tables") or {}).items():
+        by_sig[table_signature(spec.get("columns", []), len(spec.get("rows", [])))] = stem
+
+    def slot(m: re.Match) -> str:
+        stem = by_sig.get(m.group(1))
+        if stem is None:
+            return ""
+        href = f"{quote(name)}/{quote(stem)}.csv"
+        return f'<a class="kz-csv" href="{href}">Full table as CSV ({escape(stem)}.csv)</a>.'
+
+    return _CSV_SLOT.sub(slot, body)
+
+
+def downloads_html(name: str, payload: Mapping[str, Any]) -> str:
+    """The links under the report: its tables as CSV, the tidy estimates, the results JSON, the notebook."""
+    q = quote(name)
+    items = [f'<li><a href="{q}/{quote(stem)}.csv">{escape(stem)}.csv</a> (table)</li>'
+             for stem in (payload.get("tables") or {})]
+    items.append(f'<li><a href="results/{q}-estimates.csv">{escape(name)}-estimates.csv</a> (estimates: quantity, '
+                 "estimate, interval, p-value, model)</li>")
+    items.append(f'<li><a href="results/{q}.json">{escape(name)}.json</a> (every result and the verdict)</li>')
+    items.append(f'<li><a href="executed/{q}.ipynb">{escape(name)}.ipynb</a> (the executed notebook)</li>')
+    return (f'<section class="kz-downloads" id="downloads"><strong>Downloads.</strong><ul>{"".join(items)}</ul>'
+            "</section>")
+
+
+def footer_html(provenance: Mapping[str, Any] | None, glossary_href: str = "glossary.html",
+                index_href: str | None = "index.html") -> str:
+    """The page footer: commit, data hash, package versions and build date (``provenance``), and the links to
+    the glossary and the index."""
+    from analysis.reporting.provenance import describe
+
+    lines = [f"<p>{escape(line)}</p>" for line in describe(provenance or {})]
+    links = [f'<a href="{escape(glossary_href)}">Glossary and references</a>']
+    if index_href:
+        links.insert(0, f'<a href="{escape(index_href)}">All reports</a>')
+    return f'<footer class="kz-footer">{"".join(lines)}<p>{" · ".join(links)}</p></footer>'
+
+
+def thumbnail(nb) -> tuple[str | None, str | None]:
+    """The notebook's first figure scaled to :data:`THUMB_WIDTH` pixels: (base64 PNG, alt text), or (None, None)."""
+    import base64
+    import io
+
+    for cell in nb.cells:
+        for o in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            data = (o.get("data") or {}).get("image/png")
+            if not data:
+                continue
+            alt = ((o.get("metadata") or {}).get("image/png") or {}).get("alt")
+            try:
+                from PIL import Image
+
+                img = Image.open(io.BytesIO(base64.b64decode(data if isinstance(data, str) else "".join(data))))
+                img.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 4))
+                buf = io.BytesIO()
+                # 64 colours are plenty for a chart at this size and make it about three times smaller
+                img.convert("RGB").quantize(colors=64).save(buf, format="PNG", optimize=True)
+            except Exception:  # noqa: BLE001 - a thumbnail is a nicety; never fail a report for it
+                return None, None
+            return base64.b64encode(buf.getvalue()).decode("ascii"), alt
+    return None, None
 
 
 def write_tables(out_dir: Path, name: str, payload: Mapping[str, Any]) -> list[Path]:
@@ -356,13 +517,18 @@ def run_notebook(
     kernel_name: str = KERNEL_NAME,
     cell_timeout: float | None = DEFAULT_CELL_TIMEOUT,
     title: str | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    index_href: str | None = None,
 ) -> RunResult:
     """Execute ``notebook_path`` with ``parameters`` and write, under ``out_dir`` as ``name`` (default: the stem),
     its HTML report, executed notebook, results JSON (read back from the notebook's results output) and tables.
 
     Never raises for a failing notebook: the failure is in the returned ``RunResult`` (``status == "failed"``,
     ``error`` naming the cell, ``cell``/``ename``/``evalue`` from papermill). Kernel output and papermill's log
-    are kept off the terminal; a dead kernel's last stderr lines are appended to ``error``.
+    are kept off the terminal; a dead kernel's last stderr lines are appended to ``error``. Outputs left out of
+    the page (stderr, bare values) are listed in ``notes``. ``provenance`` (``analysis.reporting.provenance``)
+    fills the page footer; without it the runner collects it. ``index_href`` is the footer's link to the index
+    (default: ``reports/index.html`` relative to ``out_dir`` when that lies inside ``reports/``, else none).
     """
     t0 = time.perf_counter()
     notebook = resolve(notebook_path)
@@ -377,6 +543,7 @@ def run_notebook(
     tmp_root = out / ".tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=tmp_root))
+    (tmp / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")  # a later build removes it once we are gone
     tmp_nb = tmp / f"{name}.ipynb"
     kernel_log = tmp / "kernel.log"
 
@@ -408,6 +575,9 @@ def run_notebook(
                     language="python",  # the parameter syntax; notebooks without kernelspec metadata need it
                     progress_bar=False, log_output=False, request_save_on_cell_execute=False,
                     cwd=str(notebook.parent), start_timeout=STARTUP_TIMEOUT, execution_timeout=cell_timeout,
+                    # Every output is in once the last cell ran: stop the kernel at once instead of waiting about
+                    # a second for a graceful shutdown (nbclient's NotebookClient.shutdown_kernel).
+                    shutdown_kernel="immediate",
                 )
         except PapermillExecutionError as exc:
             where = f"cell In [{exc.exec_count}]"
@@ -446,15 +616,30 @@ def run_notebook(
 
         results_bytes = dumps(payload).encode("utf-8")
         executed_bytes = nbformat.writes(nb).encode("utf-8")
+        if provenance is None:
+            from analysis.reporting.provenance import collect
+
+            provenance = collect()
+        page_nb, notes = clean_for_html(nb)
+        banner = "<br>".join(b for b in (_banner(name, notebook, params), verdict_banner(page_nb, payload)) if b)
+        if index_href is None:
+            reports = REPORTS_DIR.resolve()
+            if out.resolve() == reports or reports in out.resolve().parents:
+                index_href = os.path.relpath(reports / "index.html", out.resolve()).replace(os.sep, "/")
+        furniture = downloads_html(name, payload) + footer_html(provenance, index_href=index_href)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            body = render_html(for_html(nb), title or payload.get("title") or name,
-                               _banner(name, notebook, params), notebook.parent)
+            body = render_html(page_nb, title or payload.get("title") or name, banner, notebook.parent, furniture)
+        body = link_tables(add_contents(body), name, payload)
+        thumb, thumb_alt = thumbnail(nb)
 
         # Each file is replaced atomically; the HTML (what readers open) goes last.
         write_tables(out, name, payload)
         atomic_write_bytes(json_path, results_bytes)
         atomic_write_bytes(executed_path, executed_bytes)
+        from analysis.reporting.index import write_glossary
+
+        write_glossary(out)
         atomic_write_text(html_path, body)
         with contextlib.suppress(FileNotFoundError):
             failed_path.unlink()
@@ -463,7 +648,7 @@ def run_notebook(
             name=name, notebook=_display_path(notebook), status="ok", html_path=html_path, json_path=json_path,
             executed_path=executed_path, error=None, seconds=round(time.perf_counter() - t0, 3),
             verdict=verdict if isinstance(verdict, str) else None, label=payload.get("label"),
-            headline=payload.get("headline"),
+            headline=payload.get("headline"), notes=tuple(notes), thumbnail=thumb, thumbnail_alt=thumb_alt,
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,16 +1,18 @@
 """A kernel zygote: a process that imports the notebooks' modules once, then forks one fresh kernel per request.
 
-Run as ``python -m analysis.reporting.zygote MODULE [MODULE ...]`` by :class:`analysis.reporting.kernels.Zygote`
-(one per build worker). Protocol on stdin/stdout, one JSON object or number per line:
+The report build starts one per build (``analysis.reporting.kernels.ZygoteServer``) as soon as it knows it has work,
+so the imports run while the build warms up and its workers start; every worker connects to it. Run as
+``python -m analysis.reporting.zygote --listen FD MODULE [MODULE ...]`` with ``FD`` a listening Unix socket.
+Protocol, one JSON object or number per line on each connection:
 
-- the zygote prints ``ready`` once the imports are done;
 - each request ``{"argv": [...], "env": {...}, "cwd": "...", "log": "..."}`` is an ipykernel command line; the zygote
   forks, the child becomes that kernel (its own process group, stdout/stderr to ``log``) and the zygote answers with
-  the child's pid;
-- at end of input (the worker is gone) the zygote terminates its kernels and exits.
+  the child's pid (requests wait in the socket's queue while the imports run);
+- when a connection closes (its worker finished or died) the zygote terminates the kernels it asked for;
+- at end of input on stdin (the build is gone) the zygote terminates every kernel and exits.
 
 Every kernel is a separate process with its own namespace; nothing is shared at run time except the pages of the
-modules imported before the fork. The zygote dies with its parent (Linux parent-death signal), and each kernel dies
+modules imported before the fork. The zygote dies with the build (Linux parent-death signal), and each kernel dies
 with the zygote (ipykernel's parent poller, plus the same signal), so killing a build leaves nothing behind.
 """
 
@@ -20,6 +22,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sys
 
 
@@ -74,22 +77,96 @@ def _std_streams() -> None:
         setattr(sys, f"__{name}__", stream)
 
 
-def main(modules: list[str]) -> int:
+_RUNNING: set[int] = set()  # kernels forked and not yet reaped
+
+
+def _serve(listener: socket.socket, proto_in, zygote_pid: int) -> None:
+    """Accept workers on ``listener``; fork a kernel per request line; end at EOF on ``proto_in``."""
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    listener.setblocking(False)
+    sel.register(listener, selectors.EVENT_READ, "accept")
+    sel.register(proto_in, selectors.EVENT_READ, "parent")
+    buffers: dict[socket.socket, bytes] = {}
+    owned: dict[socket.socket, set[int]] = {}
+
+    def close(conn: socket.socket) -> None:
+        sel.unregister(conn)
+        for pid in owned.pop(conn, set()) & _RUNNING:  # the worker is gone: take its kernels along
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGTERM)
+        buffers.pop(conn, None)
+        conn.close()
+
+    while True:
+        for key, _ in sel.select():
+            if key.data == "parent":
+                if not os.read(proto_in.fileno(), 4096):  # the build closed our stdin: it is done, or gone
+                    for conn in list(owned):
+                        close(conn)
+                    return
+            elif key.data == "accept":
+                with contextlib.suppress(BlockingIOError):
+                    conn, _ = listener.accept()
+                    conn.setblocking(True)
+                    sel.register(conn, selectors.EVENT_READ, "client")
+                    buffers[conn], owned[conn] = b"", set()
+            else:
+                conn = key.fileobj
+                data = conn.recv(1 << 16)
+                if not data:
+                    close(conn)
+                    continue
+                buffers[conn] += data
+                while b"\n" in buffers[conn]:
+                    line, buffers[conn] = buffers[conn].split(b"\n", 1)
+                    pid = _fork_kernel(json.loads(line), zygote_pid, [listener, conn, proto_in, *owned])
+                    _RUNNING.add(pid)
+                    owned[conn].add(pid)
+                    conn.sendall(f"{pid}\n".encode())
+
+
+def _fork_kernel(spec: dict, zygote_pid: int, close_in_child: list) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        for obj in close_in_child:
+            with contextlib.suppress(OSError):
+                obj.close()
+        _kernel_child(spec, zygote_pid)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001 - report, then leave the zygote's stack
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def main(argv: list[str]) -> int:
     import gc
     import importlib
 
+    if argv[:1] != ["--listen"] or len(argv) < 2:
+        print("usage: python -m analysis.reporting.zygote --listen FD MODULE ...", file=sys.stderr)
+        return 2
+    listener = socket.socket(fileno=int(argv[1]))
+    modules = argv[2:]
     die_with_parent()
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # what ipykernel sets
     proto_in = sys.stdin
-    proto_out = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # anything the imports print goes to the log, not into the protocol
+    os.dup2(2, 1)  # anything the imports print goes to the log
     for name in ["ipykernel.kernelapp", *modules]:
         with contextlib.suppress(BaseException):  # the notebook's own import reports a broken module properly
             importlib.import_module(name)
     gc.collect()
     gc.freeze()  # keep the imported objects' pages shared with the kernels (no copy-on-write by the collector)
     zygote_pid = os.getpid()
-    kernels: set[int] = set()
 
     def reap(*_):
         while True:
@@ -99,32 +176,10 @@ def main(modules: list[str]) -> int:
                 return
             if pid == 0:
                 return
-            kernels.discard(pid)
+            _RUNNING.discard(pid)
 
     signal.signal(signal.SIGCHLD, reap)
-    proto_out.write("ready\n")
-    for line in proto_in:
-        spec = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                proto_out.close()
-                _kernel_child(spec, zygote_pid)
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-            except BaseException:  # noqa: BLE001 - report, then leave the zygote's stack
-                import traceback
-
-                traceback.print_exc()
-                code = 1
-            finally:
-                os._exit(code)
-        kernels.add(pid)
-        proto_out.write(f"{pid}\n")
-    for pid in list(kernels):  # the worker is gone: take its kernels along
-        with contextlib.suppress(OSError):
-            os.killpg(pid, signal.SIGTERM)
+    _serve(listener, proto_in, zygote_pid)
     return 0
 
 

@@ -1,0 +1,92 @@
+"""Which inputs produced a report: the footer every page carries.
+
+``collect()`` returns the git commit (or that this is not a git checkout), whether tracked files differ from it, a
+hash of ``data/``, the versions of the main packages and the build date; ``describe()`` turns that into the
+footer's sentences. The build collects it once and hands it to every report it renders. Standard library only
+(package versions come from their installed metadata, nothing is imported).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from analysis.core.paths import DATA_DIR, ROOT
+
+PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn", "pandera", "papermill", "nbconvert")
+
+
+def _git(*args: str, root: Path) -> str | None:
+    try:
+        res = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() if res.returncode == 0 else None
+
+
+def data_digest(data_dir: Path = DATA_DIR) -> str:
+    """SHA-256 over every file under ``data_dir`` (relative path and content; hidden files skipped)."""
+    h = hashlib.sha256()
+    files = sorted(p for p in data_dir.rglob("*") if p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(data_dir).parts)) \
+        if data_dir.is_dir() else []
+    for p in files:
+        h.update(p.relative_to(data_dir).as_posix().encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    from importlib import metadata
+
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def collect(root: Path = ROOT, data_dir: Path = DATA_DIR) -> dict[str, Any]:
+    """Commit, working-tree state, data hash, package versions and date of this build."""
+    commit = _git("rev-parse", "HEAD", root=root)
+    dirty = None
+    if commit:
+        status = _git("status", "--porcelain", "--untracked-files=no", "--", "analysis", "notebooks", "data",
+                      root=root)
+        dirty = bool(status)
+    return {
+        "commit": commit,
+        "dirty": dirty,
+        "data_sha256": data_digest(data_dir),
+        "python": ".".join(map(str, sys.version_info[:3])),
+        "packages": package_versions(),
+        "built": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def describe(p: Mapping[str, Any]) -> list[str]:
+    """The footer's sentences for a provenance record from :func:`collect` (empty record: nothing)."""
+    if not p:
+        return []
+    if p.get("commit"):
+        code = f"Code: commit {p['commit'][:12]}" + (" with uncommitted changes" if p.get("dirty") else "") + "."
+    else:
+        code = "Code: not a git checkout."
+    lines = [code]
+    if p.get("data_sha256"):
+        lines.append(f"Data: data/ SHA-256 {p['data_sha256'][:16]}.")
+    pkgs = ", ".join(f"{k} {v}" for k, v in (p.get("packages") or {}).items())
+    lines.append(f"Software: Python {p.get('python', '?')}" + (f", {pkgs}." if pkgs else "."))
+    if p.get("built"):
+        try:
+            when = datetime.fromisoformat(p["built"]).strftime("%Y-%m-%d %H:%M UTC")
+        except ValueError:
+            when = str(p["built"])
+        lines.append(f"Built: {when}.")
+    return lines
