@@ -229,7 +229,7 @@ def _figure_cell(item: Mapping[str, Any]) -> str:
     if not thumb or item["kind"] != "report":
         return ""
     alt = record.get("thumbnail_alt") or f"First figure of the report {item['name']}"
-    return f'<img src="data:image/png;base64,{_e(thumb)}" alt="{_e(alt)}" loading="lazy">'
+    return f'<img src="data:image/png;base64,{_e(thumb)}" alt="{_e(alt)}">'
 
 
 def _links_cell(item: Mapping[str, Any], out: Path) -> str:

@@ -250,7 +250,9 @@ class OverviewResult(StudyResult):
 
     @property
     def provenance_head(self) -> pd.DataFrame:
-        return self.tables()["provenance"].head(self.params.provenance_rows)
+        """The first rows of the provenance table, without the columns the CSV download carries for machines."""
+        cols = ["period", "system", "figure", "value", "publisher", "link", "quote"]
+        return self.tables()["provenance"][cols].head(self.params.provenance_rows)
 
 
 def _verdict(r: dict) -> Verdict:
