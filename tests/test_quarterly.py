@@ -146,12 +146,22 @@ def test_2019_deaths_variant_reads_as_its_own_claim(reports):
 
 
 def test_given_dispersion_is_treated_as_known():
-    r = quarterly.run(quarterly.Params(dispersion=1.5, deaths=None))
+    r = quarterly.run(quarterly.Params(dispersion=1.5))
     a = r.assessment
     assert a.dispersion == 1.5 and a.dispersion_df is None and a.dispersion_reference == "normal"
     assert a.p_value_overdispersed == pytest.approx(a.p_value_overdispersed_normal)
     assert a.leave_one_out is None and a.views == [] and "as given" in r.pvalue_table.iloc[4, 0]
-    assert r.deaths_dispersion is None and r.deaths_view is None
+    assert r.deaths_view["deaths"] == 40 and r.deaths_view["deaths_source"].startswith("the release's published")
+    assert r.deaths_view["events"] == ["Zhomart mine, Kazakhmys (7)"]  # accidents killing several, from events.csv
+
+
+def test_deaths_come_from_the_data_for_any_period():
+    r = quarterly.run(quarterly.Params(current_count=1430, reported_change_pct=-8.8, previous_count=1568,
+                                       period="2019"))
+    d = r.deaths_view
+    assert (d["deaths"], d["reference_year"], d["reference_deaths"]) == (180, 2018, 220)
+    assert quarterly.run(quarterly.Params(current_count=584, reported_change_pct=-16.6,
+                                          period="2025-H1")).deaths_view is None  # none published for 2025-H1
 
 
 def test_2019_injuries_back_calculation():

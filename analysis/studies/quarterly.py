@@ -61,13 +61,14 @@ class Params(_Params):
     dispersion: float | None = param(None, "over-dispersion φ (variance / mean), treated as known; None estimates "
                                               "it (injuries: Ministry annual series with a t reference; deaths: "
                                               "clustering in listed events)", check=validate.positive)
-    deaths: int | None = param(40, "deaths in the current period, for an injuries claim (None skips the section)",
-                                  check=validate.people)
-    event_deaths: int = param(7, "of which in one mass-casualty event (Zhomart mine, 17 Feb 2025)",
-                              check=validate.people)
-    deaths_reference_year: int = param(2024, "deaths are compared with this year's Ministry total, scaled to the "
-                                             "period's length", check=validate.positive_int,
-                                       cli=("--reference-year",))
+    deaths: int | None = param(None, "deaths in the period, for an injuries claim; None takes the release's published "
+                                     "deaths from the data (no deaths section when there are none)",
+                               check=validate.people)
+    event_deaths: int | None = param(None, "of which in accidents killing several people; None takes them from "
+                                           "data/events.csv for the period", check=validate.people)
+    deaths_reference_year: int | None = param(None, "deaths are compared with this year's Ministry total scaled to the "
+                                                    "period's length; None is the year before", check=validate.positive_int,
+                                              cli=("--reference-year",))
 
     def check(self) -> None:
         if (self.measure, self.system) in (("injured", "bns"), ("victims", "ministry")):
@@ -78,7 +79,7 @@ class Params(_Params):
         if self.dispersion is not None and self.dispersion < 1:
             raise ValueError(f"dispersion must be >= 1 (1 = Poisson; under-dispersion is not modelled), "
                              f"got {self.dispersion!r}")
-        if self.deaths is not None and self.event_deaths > self.deaths:
+        if self.deaths is not None and self.event_deaths is not None and self.event_deaths > self.deaths:
             raise ValueError(f"event_deaths must not exceed deaths ({self.deaths}), got {self.event_deaths!r}")
 
     @property
@@ -90,9 +91,40 @@ class Params(_Params):
     def months(self) -> int:
         return common.period_length(self.period)
 
-    @property
-    def shows_deaths(self) -> bool:
-        return self.measure == "injured" and self.deaths is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class DeathsInput:
+    """The deaths of an injuries claim's period, from the parameters or the data, with where each came from."""
+
+    deaths: int
+    event_deaths: int
+    events: tuple[str, ...]
+    reference_year: int
+    source: str
+
+
+def period_deaths(p: Params, data_dir=DATA_DIR) -> DeathsInput | None:
+    """The deaths section's inputs: the parameters where given, else the release's published deaths, the deaths
+    in listed mass-casualty accidents of the period (``data/events.csv``) and the year before as the reference.
+    None for a deaths claim or when no deaths are known for the period."""
+    if p.measure != "injured":
+        return None
+    deaths = p.deaths if p.deaths is not None else data.national_total(p.period, p.system, "fatal", data_dir=data_dir)
+    if deaths is None:
+        return None
+    year, first, last = data.period_months(p.period)
+    ev = data.load_events(data_dir)
+    ev = ev[(ev["year"] == year) & ev["date"].notna()]
+    ev = ev[ev["date"].str[5:7].astype(int).between(first, last) & (ev["deaths"] >= 2)]  # accidents killing several
+    named = tuple(f"{s} ({n})" for s, n in zip(ev["site"], ev["deaths"]))
+    listed = int(ev["deaths"].sum()) if p.event_deaths is None else p.event_deaths
+    names = named if p.event_deaths is None or p.event_deaths == int(ev["deaths"].sum()) else ()
+    if listed > deaths:
+        raise ValueError(f"event_deaths: {listed} deaths in listed accidents exceed the period's {deaths} deaths")
+    source = ("as given in the parameters" if p.deaths is not None else
+              f"the release's published deaths for {p.period}")
+    return DeathsInput(int(deaths), int(listed), names, p.deaths_reference_year or year - 1, source)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -370,46 +402,50 @@ def typical_share(months: int, *, exclude=(), data_dir=DATA_DIR, alpha: float = 
 
 
 def _deaths(p: Params, cluster, data_dir):
-    if not p.shows_deaths:
-        why = ("the claim is itself about deaths" if p.measure == "fatal" else "no deaths were given for this claim")
+    d = period_deaths(p, data_dir)
+    if d is None:
+        why = ("the claim is itself about deaths" if p.measure == "fatal" else
+               "no deaths are known for this period (none published, none given)")
         return None, None, f"No deaths section: {why}."
     ref = data.national_series("ministry", "fatal", data_dir=data_dir)
-    if p.deaths_reference_year not in ref.index:
-        return None, None, f"No Ministry death total for {p.deaths_reference_year}: the deaths comparison is skipped."
+    if d.reference_year not in ref.index:
+        return None, None, f"No Ministry death total for {d.reference_year}: the deaths comparison is skipped."
     ratio = p.months / 12
-    total = int(ref[p.deaths_reference_year])
+    total = int(ref[d.reference_year])
+    deaths, event_deaths = d.deaths, d.event_deaths
     phi = max(1.0, cluster.estimate)
-    with_event = compare.compare_counts(p.deaths, total, ratio, p.alpha)
-    without = compare.compare_counts(p.deaths - p.event_deaths, total, ratio, p.alpha)
-    q_with = compare.compare_quasi(p.deaths, total, phi, ratio, p.alpha, phi_source=cluster.source)
-    q_without = compare.compare_quasi(p.deaths - p.event_deaths, total, phi, ratio, p.alpha,
+    with_event = compare.compare_counts(deaths, total, ratio, p.alpha)
+    without = compare.compare_counts(deaths - event_deaths, total, ratio, p.alpha)
+    q_with = compare.compare_quasi(deaths, total, phi, ratio, p.alpha, phi_source=cluster.source)
+    q_without = compare.compare_quasi(deaths - event_deaths, total, phi, ratio, p.alpha,
                                       phi_source=cluster.source)
-    ci_all = rates.count_ci(p.deaths, p.alpha).ci
-    ci_wo = rates.count_ci(p.deaths - p.event_deaths, p.alpha).ci
-    view = {"deaths": p.deaths, "show_deaths": True, "event_deaths": p.event_deaths,
-            "reference_year": p.deaths_reference_year, "reference_deaths": total, "deaths_ci": list(ci_all),
+    ci_all = rates.count_ci(deaths, p.alpha).ci
+    ci_wo = rates.count_ci(deaths - event_deaths, p.alpha).ci
+    view = {"deaths": deaths, "deaths_source": d.source, "event_deaths": event_deaths, "events": list(d.events),
+            "reference_year": d.reference_year, "reference_deaths": total, "deaths_ci": list(ci_all),
             "deaths_without_event_ci": list(ci_wo), "with_event": with_event.to_dict(),
             "without_event": without.to_dict(), "dispersion": phi, "dispersion_source": cluster.source,
             "with_event_clustered": q_with.to_dict(), "without_event_clustered": q_without.to_dict()}
     level = f"{100 * (1 - p.alpha):g}%"
     table = pd.DataFrame({
-        "deaths": ["all deaths", f"without the event ({p.event_deaths})"],
-        "count": [fmt_count(p.deaths), fmt_count(p.deaths - p.event_deaths)],
+        "deaths": ["all deaths", f"without listed mass-casualty accidents ({event_deaths})"],
+        "count": [fmt_count(deaths), fmt_count(deaths - event_deaths)],
         f"{level} interval (Garwood)": [f"{fmt_number(ci_all[0])} to {fmt_number(ci_all[1])}",
                                         f"{fmt_number(ci_wo[0])} to {fmt_number(ci_wo[1])}"],
-        f"ratio to the average period of {p.deaths_reference_year}": [fmt_number(with_event.estimate),
+        f"ratio to the average period of {d.reference_year}": [fmt_number(with_event.estimate),
                                                                         fmt_number(without.estimate)],
         "exact p (Poisson)": [fmt_pvalue(with_event.p_value), fmt_pvalue(without.p_value)],
         f"p with clustered deaths (φ = {fmt_number(phi)})": [fmt_pvalue(q_with.p_value), fmt_pvalue(q_without.p_value)]})
-    if not p.event_deaths:
+    if not event_deaths:
         table = table.iloc[:1]
     note = (f"{with_event.verdict}\n\n"
-            + (f"Leaving the event out: {without.verdict}\n\n" if p.event_deaths else "")
+            + (f"Leaving out the deaths in listed accidents ({', '.join(d.events) or event_deaths}): "
+               f"{without.verdict}\n\n" if event_deaths else "")
             + f"Deaths come in clusters, so their variance is larger than Poisson: with the {cluster.source} "
             f"(φ = {fmt_number(phi)}; {fmt_number(cluster.phi_without_largest)} without {cluster.largest_event}, "
             f"{fmt_number(cluster.phi_unlisted_pairs)} with unlisted deaths in pairs), all deaths give "
             f"{compare.ptext(q_with.p_value)}"
-            + (f" and deaths without the event {compare.ptext(q_without.p_value)}" if p.event_deaths else "")
+            + (f" and deaths without the event {compare.ptext(q_without.p_value)}" if event_deaths else "")
             + " (quasi-Poisson score test, normal reference). The injuries' dispersion is not used for deaths.")
     return view, table, note
 
@@ -600,8 +636,7 @@ def assess_claim(params: Params, data_dir=DATA_DIR, *, detail: bool = True):
     """
     p = params
     annual = annual_series(p.measure, data_dir, p.system)
-    needs_deaths = p.measure == "fatal" or p.shows_deaths
-    cluster = fatalities.deaths_dispersion(p.system, data_dir) if needs_deaths else None
+    cluster = fatalities.deaths_dispersion(p.system, data_dir) if p.measure == "fatal" else None
     deaths_trend = (dispersion.estimate_dispersion(annual.to_numpy(), annual.index.to_numpy())
                     if p.measure == "fatal" else None)
     disp = _dispersion_args(p, annual, cluster, deaths_trend)
@@ -630,6 +665,8 @@ def run(params: Params, data_dir=DATA_DIR) -> QuarterlyResult:
                                                                       if p.measure == "injured" else [])],
         data_dir=data_dir)
     a, verdict, cluster, deaths_trend = assess_claim(p, data_dir)
+    if cluster is None and period_deaths(p, data_dir) is not None:  # the deaths section needs the deaths' clustering
+        cluster = fatalities.deaths_dispersion("ministry", data_dir)
     grid = deaths_dispersion_curve(p.current_count, a.previous_count, p.exposure_ratio, p.alpha, a.dispersion_df)
     ratios = np.round(np.linspace(0.6, 1.0, 41), 3)
     pw = pd.DataFrame({"true ratio": ratios,
