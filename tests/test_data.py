@@ -335,6 +335,7 @@ def _count_validations(monkeypatch):
 
     calls = []
     real = loaders.validate_text
+    monkeypatch.setenv("KZ_DATA_CACHE", "0")  # count validations in this process only (no tables kept on disk)
 
     def counting(name, *args, **kwargs):
         calls.append(name)
@@ -417,3 +418,33 @@ def test_source_ids_match_their_ledger_lines(data_copy):
     with pytest.raises(data.DataError) as exc:
         data.load_sources(data_copy)
     assert (exc.value.line, exc.value.column) == (5, "source_id")
+
+
+def test_validated_tables_are_kept_between_processes_and_never_when_bad(data_copy, tmp_path):
+    """A second process finds the validated tables on disk and never imports pandera; a changed byte is validated
+    again; a bad file is never stored; a corrupt entry is ignored."""
+    import subprocess
+    import sys
+
+    cache = tmp_path / "validated"
+    code = ("import sys; from analysis import data; t = data.load_regional(sys.argv[1]); "
+            "print(len(t), 'pandera' in sys.modules)")
+
+    def load():
+        env = {**__import__("os").environ, "KZ_DATA_CACHE": str(cache)}
+        return subprocess.run([sys.executable, "-c", code, str(data_copy)], capture_output=True, text=True, env=env,
+                              timeout=120)
+
+    first, second = load(), load()
+    assert first.returncode == 0 and first.stdout.split()[1] == "True"  # validated (pandera imported)
+    assert second.stdout.split() == [first.stdout.split()[0], "False"]  # from disk: no pandera at all
+    n = len(list(cache.glob("*.pkl")))
+    path = data_copy / "regional.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",31,", ",-31,", 1), encoding="utf-8")
+    bad = load()
+    assert bad.returncode != 0 and "regional.csv" in bad.stderr and len(list(cache.glob("*.pkl"))) == n
+    for f in cache.glob("*.pkl"):
+        f.write_bytes(b"not a pickle")
+    path.write_text(path.read_text(encoding="utf-8").replace(",-31,", ",31,", 1), encoding="utf-8")
+    again = load()
+    assert again.returncode == 0 and again.stdout.split() == [first.stdout.split()[0], "True"]

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.paths import DATA_DIR
-from analysis.data.loaders import _get
+from analysis.data.loaders import _entry, _get
 from analysis.data.schemas import (
     ABS_MEASURES,
     PCT_MEASURES,
@@ -17,14 +17,24 @@ from analysis.data.schemas import (
     shift_period,
 )
 
+_DERIVED_CACHE: dict[tuple, pd.DataFrame] = {}  # (file, include_derived, validated version) -> frame
+
 
 def _national(name: str, key: str, data_dir, include_derived: bool) -> pd.DataFrame:
-    df = _get(name, data_dir)
-    df["derived"] = False
-    df["formula"] = pd.NA
-    if include_derived:
-        df = pd.concat([df, _derive_previous(df, key)], ignore_index=True)
-    return df
+    """The national table with its derived rows; computed once per validated version of the file (a changed file
+    gets a new version from the loader's cache, so nothing stale is served), returned as a copy."""
+    version = _entry(name, data_dir).version
+    cache_key = (name, include_derived, version)
+    if cache_key not in _DERIVED_CACHE:
+        df = _get(name, data_dir)
+        df["derived"] = False
+        df["formula"] = pd.NA
+        if include_derived:
+            df = pd.concat([df, _derive_previous(df, key)], ignore_index=True)
+        if len(_DERIVED_CACHE) > 32:
+            _DERIVED_CACHE.clear()
+        _DERIVED_CACHE[cache_key] = df
+    return _DERIVED_CACHE[cache_key].copy()
 
 
 def load_national_annual(data_dir=DATA_DIR, include_derived: bool = True) -> pd.DataFrame:

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pandera.errors import SchemaError, SchemaErrors
 
 from analysis.core.paths import DATA_DIR
 from analysis.data.schemas import DATA_FILES, FILES, DataError, FileSpec, parse_number, schema
@@ -122,7 +121,7 @@ def _numbers(df: pd.DataFrame, spec: FileSpec, lines: list[int], label: str) -> 
 
 
 # ---------------------------------------------------------------- validation
-def _explain(err: SchemaErrors | SchemaError, label: str, df: pd.DataFrame, lines: list[int]) -> DataError:
+def _explain(err, label: str, df: pd.DataFrame, lines: list[int]) -> DataError:
     cases = err.failure_cases
     if cases is None or len(cases) == 0:
         return DataError(label, None, None, str(err).splitlines()[0])
@@ -232,6 +231,8 @@ def validate_text(name: str, raw: bytes, label: str, refs: dict[str, pd.DataFram
     df = _numbers(_frame(header, rows), spec, lines, label)
     regions = frozenset(refs["regions"]["region"]) if "regions" in refs else frozenset()
     sectors = frozenset(refs["sectors"]["sector"]) if "sectors" in refs else frozenset()
+    from pandera.errors import SchemaError, SchemaErrors
+
     try:
         out = schema(name, regions, sectors).validate(df, lazy=True)
     except (SchemaErrors, SchemaError) as err:
@@ -263,6 +264,80 @@ class _Entry:
     version: int
     table: pd.DataFrame
     lines: tuple[int, ...]
+    content: str = ""  # digest of the file, its references and the validating code (the validated-cache key)
+
+
+# ---------------------------------------------------------------- validated tables kept between processes
+# A table that passed validation is stored under a digest of its bytes, its referenced tables' digests, the source
+# of this package (the rules) and the pandas and pandera versions; a process that finds it there skips parsing and
+# pandera (about 0.3 s per process: the claim checker, every report kernel). A bad file never passes, so it is
+# never stored: its error is raised every time. An unreadable or corrupt entry is ignored and rewritten.
+# KZ_DATA_CACHE=0 turns it off; KZ_DATA_CACHE=<folder> moves it.
+_DISK = "KZ_DATA_CACHE"
+
+
+def _cache_dir() -> Path | None:
+    import os
+
+    from analysis.core.paths import ROOT
+
+    value = os.environ.get(_DISK, "")
+    if value == "0":
+        return None
+    return Path(value) if value else ROOT / ".cache" / "validated-data"
+
+
+_CODE: list[str] = []
+
+
+def _code_digest() -> str:
+    """Digest of what decides a table's validated form: this package's source and the libraries' versions."""
+    if not _CODE:
+        from importlib.metadata import version
+
+        h = hashlib.blake2b(digest_size=16)
+        for path in sorted(Path(__file__).parent.glob("*.py")):
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+        h.update(f"pandas {pd.__version__} pandera {version('pandera')} numpy {np.__version__}".encode())
+        _CODE.append(h.hexdigest())
+    return _CODE[0]
+
+
+def _content_key(name: str, raw: bytes, refs: dict) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    h.update(name.encode() + b"\0" + _code_digest().encode())
+    for r in sorted(refs):
+        h.update(r.encode() + b"=" + refs[r].content.encode())
+    h.update(raw)
+    return h.hexdigest()
+
+
+def _disk_get(key: str):
+    folder = _cache_dir()
+    if folder is None:
+        return None
+    try:
+        import pickle
+
+        with open(folder / f"{key}.pkl", "rb") as fh:
+            table, lines = pickle.load(fh)
+        return (table, lines) if isinstance(table, pd.DataFrame) else None
+    except Exception:  # noqa: BLE001 - a missing, truncated or foreign entry is a miss, never an error
+        return None
+
+
+def _disk_put(key: str, table: pd.DataFrame, lines) -> None:
+    folder = _cache_dir()
+    if folder is None:
+        return
+    try:
+        import pickle
+
+        from analysis.core.io import atomic_write_bytes
+
+        atomic_write_bytes(folder / f"{key}.pkl", pickle.dumps((table, list(lines)), protocol=5))
+    except OSError:  # a read-only checkout or a full disk: validate again next time
+        pass
 
 
 _CACHE: OrderedDict[str, dict[str, _Entry]] = OrderedDict()
@@ -324,8 +399,15 @@ def _entry(name: str, data_dir) -> _Entry:
         if cached is not None and cached.fingerprint == fp and cached.ref_versions == versions:
             _CACHE.move_to_end(str(d))
             return cached
-        table, lines = validate_text(name, path.read_bytes(), label, {r: e.table for r, e in refs.items()})
-        entry = _Entry(fp, versions, next(_VERSIONS), table, tuple(lines))
+        raw = path.read_bytes()
+        key = _content_key(name, raw, refs)
+        stored = _disk_get(key)
+        if stored is None:
+            table, lines = validate_text(name, raw, label, {r: e.table for r, e in refs.items()})
+            _disk_put(key, table, lines)
+        else:
+            table, lines = stored
+        entry = _Entry(fp, versions, next(_VERSIONS), table, tuple(lines), key)
         _CACHE.setdefault(str(d), {})[name] = entry
         _CACHE.move_to_end(str(d))
         while len(_CACHE) > _MAX_DIRS:

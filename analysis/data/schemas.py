@@ -19,7 +19,19 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+
+
+class _Pandera:
+    """``pandera.pandas``, imported on first use: a process that finds every table in the validated cache (see
+    :mod:`analysis.data.loaders`) never pays for importing pandera."""
+
+    def __getattr__(self, name):
+        import pandera.pandas
+
+        return getattr(pandera.pandas, name)
+
+
+pa = _Pandera()
 
 SYSTEMS = ("ministry", "bns")
 COUNT_MEASURES = {
@@ -296,11 +308,18 @@ def _note() -> pa.Column:
     return pa.Column(str, nullable=True, required=False)
 
 
-_BOOL = pa.Column(str, pa.Check.isin(["true", "false"]), nullable=False)
-_PERIOD = pa.Column(str, [pa.Check.str_matches(PERIOD_RE),
-                          pa.Check(_canonical_period_ok, name="canonical period (2025-Q1 not 2025-01..03, "
-                                                                "2025-H1 not 2025-01..06, 2025 not 2025-01..12)")])
-_YEAR = pa.Column(float, _int_in(1990, 2100, "year"))
+def _bool_col():
+    return pa.Column(str, pa.Check.isin(["true", "false"]), nullable=False)
+
+
+def _period_col():
+    return pa.Column(str, [pa.Check.str_matches(PERIOD_RE),
+                           pa.Check(_canonical_period_ok, name="canonical period (2025-Q1 not 2025-01..03, "
+                                                                 "2025-H1 not 2025-01..06, 2025 not 2025-01..12)")])
+
+
+def _year_col():
+    return pa.Column(float, _int_in(1990, 2100, "year"))
 
 
 def _ledger_ok(df: pd.DataFrame) -> pd.Series:
@@ -363,57 +382,57 @@ def schema(name: str, regions: frozenset[str] = frozenset(), sectors: frozenset[
         }, coerce=False, strict=True)
     if name == "national_annual":
         return pa.DataFrameSchema({
-            "year": _YEAR, "system": pa.Column(str, pa.Check.isin(SYSTEMS)),
+            "year": _year_col(), "system": pa.Column(str, pa.Check.isin(SYSTEMS)),
             "measure": pa.Column(str, pa.Check.isin(sorted(NATIONAL_MEASURES))),
-            "value": pa.Column(float), "preferred": _BOOL, **common,
+            "value": pa.Column(float), "preferred": _bool_col(), **common,
         }, checks=_national_checks(), coerce=False, strict=True)
     if name == "national_ytd":
         return pa.DataFrameSchema({
-            "year": _YEAR, "period": _PERIOD, "system": pa.Column(str, pa.Check.isin(SYSTEMS)),
+            "year": _year_col(), "period": _period_col(), "system": pa.Column(str, pa.Check.isin(SYSTEMS)),
             "measure": pa.Column(str, pa.Check.isin(sorted(NATIONAL_MEASURES))),
-            "value": pa.Column(float), "preferred": _BOOL, **common,
+            "value": pa.Column(float), "preferred": _bool_col(), **common,
         }, checks=_national_checks() + [pa.Check(
             _ytd_ok, name="period: a year-to-date period cumulative from January (2025-Q1, 2025-H1, 2025-01..09; "
                           "not an annual, Q2-Q4 or multi-year figure) whose year matches the 'year' column")],
             coerce=False, strict=True)
     if name == "regional":
         return pa.DataFrameSchema({
-            "period": _PERIOD, "system": pa.Column(str, pa.Check.isin(SYSTEMS)),
+            "period": _period_col(), "system": pa.Column(str, pa.Check.isin(SYSTEMS)),
             "region": pa.Column(str, pa.Check.isin(sorted(regions), name="known region")),
             "region_as_published": pa.Column(str),
             "borders": pa.Column(str, pa.Check.isin(["pre-2022", "post-2022", "unknown"])),
             "measure": pa.Column(str, pa.Check.isin(["injured", "fatal", "accidents", "fatal_accidents", "victims"])),
-            "value": count, "preferred": _BOOL, **common,
+            "value": count, "preferred": _bool_col(), **common,
         }, coerce=False, strict=True)
     if name == "sectoral":
         return pa.DataFrameSchema({
-            "period": _PERIOD, "system": pa.Column(str, pa.Check.isin(SYSTEMS)),
+            "period": _period_col(), "system": pa.Column(str, pa.Check.isin(SYSTEMS)),
             "sector": pa.Column(str, pa.Check.isin(sorted(sectors), name="known sector")),
             "sector_as_published": pa.Column(str),
             "measure": pa.Column(str, pa.Check.isin(["injured", "victims", "fatal", "share_pct"])),
-            "value": pa.Column(float, pa.Check.ge(0)), "preferred": _BOOL, **common,
+            "value": pa.Column(float, pa.Check.ge(0)), "preferred": _bool_col(), **common,
         }, checks=_share_or_count_checks("share_pct", MAX_COUNT, "counts"), coerce=False, strict=True)
     if name == "workforce":
         return pa.DataFrameSchema({
-            "period": _PERIOD, "geography": pa.Column(str, region_or_kz),
+            "period": _period_col(), "geography": pa.Column(str, region_or_kz),
             "sector": pa.Column(str, pa.Check.isin(sorted(sectors), name="known sector"), nullable=True),
             "measure": pa.Column(str, pa.Check.isin(["employed", "hired_employees", "self_employed",
                                                      "employed_share_pct"])),
             "value": pa.Column(float, pa.Check.gt(0)),
             "basis": pa.Column(str, pa.Check.isin(["LFS", "LFS (third-party scrape)", "enterprise", "government",
                                                    "census"])),
-            "approximate": _BOOL, **common,
+            "approximate": _bool_col(), **common,
         }, checks=_share_or_count_checks("employed_share_pct", MAX_PEOPLE, "persons"), coerce=False, strict=True)
     if name == "population":
         return pa.DataFrameSchema({
             "date": _date_col(), "geography": pa.Column(str, region_or_kz),
             "borders": pa.Column(str, pa.Check.isin(["pre-2022", "post-2022"])),
             "value": pa.Column(float, [pa.Check.gt(0), _int_in(1, MAX_PEOPLE, "persons")]),
-            "preferred": _BOOL, "approximate": _BOOL, **common,
+            "preferred": _bool_col(), "approximate": _bool_col(), **common,
         }, coerce=False, strict=True)
     if name == "events":
         return pa.DataFrameSchema({
-            "year": _YEAR, "date": _date_col(nullable=True),
+            "year": _year_col(), "date": _date_col(nullable=True),
             "site": pa.Column(str), "region": pa.Column(str, pa.Check.isin(sorted(regions), name="known region")),
             "sector": pa.Column(str),
             "deaths": count, "injured": pa.Column(float, _int_in(0, MAX_COUNT, "count"), nullable=True),
@@ -433,7 +452,7 @@ def schema(name: str, regions: frozenset[str] = frozenset(), sectors: frozenset[
             "unit": text,
             "deaths_in_count": pa.Column(str, pa.Check.isin(DEATHS_IN_COUNT), nullable=True),
             "absence_threshold": optional, "self_employed": optional, "commuting": optional, "coverage": text,
-            "preferred": _BOOL, "definition": optional,
+            "preferred": _bool_col(), "definition": optional,
             "source_id": pa.Column(str, pa.Check.str_matches(r"^I\d+$")), "note": optional,
         }, checks=_international_checks(), strict=True, coerce=False)
     raise ValueError(f"unknown data file {name!r}; data files: {', '.join(DATA_FILES)}")
