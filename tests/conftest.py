@@ -96,3 +96,19 @@ def execute(notebook: Path, tmp_path: Path, **parameters) -> dict:
     pm.execute_notebook(str(notebook), str(out), parameters=parameters, kernel_name="kz-injuries", progress_bar=False,
                         cwd=str(tmp_path))
     return find_results(nbformat.read(str(out), as_version=4))
+
+
+def run_claims(*args: str):
+    """``python -m analysis.claims ARGS`` in this process (no interpreter start-up): (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from analysis.reporting import claims
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = claims.main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return code, out.getvalue(), err.getvalue()

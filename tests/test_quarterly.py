@@ -2,17 +2,16 @@
 parameter declaration, and the claim checker that runs it."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import papermill as pm
 import pytest
+from conftest import run_claims
 from scipy import stats
 
 from analysis import data
 from analysis.core.params import ParameterError
-from analysis.core.paths import NOTEBOOKS_DIR, ROOT
+from analysis.core.paths import NOTEBOOKS_DIR
 from analysis.stats import assess, dispersion, power
 from analysis.studies import fatalities, quarterly
 
@@ -200,10 +199,9 @@ def test_notebook_stops_on_a_bad_or_unknown_parameter_and_names_it(tmp_path):
 
 def test_claim_checker_runs_in_process_and_names_outputs_per_claim(tmp_path):
     def claim(*args):
-        cmd = [sys.executable, "-m", "analysis.claims", "quarterly", *args, "--out", str(tmp_path / "claims")]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=300)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout
+        code, out, err = run_claims("quarterly", *args, "--out", str(tmp_path / "claims"))
+        assert code == 0, err
+        return out
 
     out1 = claim("--current", "1430", "--change-pct", "-8.8", "--period", "2019")
     out2 = claim("--current", "584", "--change-pct", "-16.6", "--period", "2025-H1")
@@ -223,9 +221,8 @@ def test_claim_checker_runs_in_process_and_names_outputs_per_claim(tmp_path):
                                          (["quarterly", "--current", "10", "--change-pct", "-15", "--period", "2025",
                                            "--out", ""], "--out")])
 def test_claim_checker_bad_arguments(args, needle):
-    proc = subprocess.run([sys.executable, "-m", "analysis.claims", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
-    assert proc.returncode == 2 and needle in proc.stderr
+    code, _, err = run_claims(*args)
+    assert code == 2 and needle in err
 
 
 def test_seasonal_view_uses_the_year_to_date_model_without_the_two_years_compared():

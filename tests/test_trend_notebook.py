@@ -4,15 +4,13 @@ declaration, one papermill run, and the claim checker."""
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import papermill as pm
 import pytest
 import statsmodels.api as sm
-from conftest import execute
+from conftest import execute, run_claims
 from scipy import stats
 
 from analysis import data
@@ -265,8 +263,11 @@ def test_notebook_stops_on_a_bad_parameter_and_names_it(tmp_path):
 
 
 def _claims(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "analysis.claims", "trend", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+    """The trend claim checker run in this process; a result with returncode, stdout and stderr."""
+    from types import SimpleNamespace
+
+    code, out, err = run_claims("trend", *args)
+    return SimpleNamespace(returncode=code, stdout=out, stderr=err)
 
 
 def _claims_in_process(capsys, *args):
