@@ -112,3 +112,14 @@ def run_claims(*args: str):
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
     return code, out.getvalue(), err.getvalue()
+
+
+def validate_as_notebook(study, **injected):
+    """What a study notebook's validation cell does after ``papermill -p`` injected ``injected``: the namespace holds
+    the parameters cell's defaults overwritten by the injected values, and IPython's history ``In`` holds papermill's
+    injected cell (so names that are not parameters are caught). No kernel: ``tests/test_architecture.py`` checks that
+    every study notebook's validation cell is exactly ``Params.from_notebook(globals())``, and ``tests/test_quarterly.py``
+    runs one notebook through papermill end to end."""
+    injected_cell = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in injected.items())
+    namespace = {**study.Params.defaults(), **injected, "In": ["", study.Params.notebook_cell(), injected_cell]}
+    return study.Params.from_notebook(namespace)

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import execute
+from conftest import validate_as_notebook
 from scipy import stats
 
 from analysis.core.io import dumps
@@ -66,7 +66,9 @@ def test_bad_parameters_are_named(params, name):
     assert exc.value.name == name and name in str(exc.value)
 
 
-def test_notebook_stops_on_a_bad_end_year_and_names_it(tmp_path):
-    with pytest.raises(papermill.PapermillExecutionError) as err:
-        execute(NB06, tmp_path, end_year=2031)
+def test_notebook_stops_on_a_bad_end_year_and_names_it():
+    from analysis.studies import fatalities as study
+
+    with pytest.raises(ParameterError) as err:
+        validate_as_notebook(study, end_year=2031)
     assert "end_year must be one of" in str(err.value) and "2031" in str(err.value)
