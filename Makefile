@@ -8,6 +8,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
+# Byte-code caches (__pycache__/, git-ignored) are written even where the environment turns them off: without them
+# every test worker, build and kernel recompiles the package and pytest re-rewrites every test module's asserts.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: help env test report bench lab lint lock clean
 
 help:

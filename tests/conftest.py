@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+import analysis.reporting  # noqa: F401  (first: notebooks are read without jsonschema's slow optional import)
+
 settings.register_profile("project", max_examples=60, deadline=None, derandomize=True)  # reproducible CI
 settings.load_profile("project")
 

@@ -153,7 +153,8 @@ class Page:
         start = len(self.dt.events)
         self.dt.call("Page.navigate", {"url": path.resolve().as_uri()}, self.session)
         self.dt.wait_event("Page.loadEventFired", self.session, start)
-        self.dt.drain(0.2)  # late requests (the pages have no script, so none is expected)
+        # Requests made after the load event arrive while the checks and the screenshot run; the test collects
+        # every request of the session once more at its end (late_requests).
         return [
             ev["params"]["request"]["url"]
             for ev in self.dt.events[start:]
@@ -175,7 +176,7 @@ class Page:
         clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], max_height), "scale": 1}
         shot = self.dt.call(
             "Page.captureScreenshot",
-            {"format": "png", "clip": clip, "captureBeyondViewport": True},
+            {"format": "jpeg", "quality": 85, "clip": clip, "captureBeyondViewport": True},
             self.session,
         )
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -226,6 +227,16 @@ def browser(tmp_path_factory):
 def assert_offline(urls: list[str], what: str) -> None:
     leaving = [u for u in urls if not u.startswith(("file:", "data:"))]
     assert not leaving, f"{what} requested resources off this machine: {leaving}"
+
+
+def assert_no_late_request(dt: DevTools, seconds: float = 0.2) -> None:
+    """Every request any page of the session made, including those after its load event (none is expected: the
+    pages have no script), after ``seconds`` more for stragglers."""
+    dt.drain(seconds)
+    leaving = [(ev["params"].get("documentURL", "?"), ev["params"]["request"]["url"]) for ev in dt.events
+               if ev["method"] == "Network.requestWillBeSent"
+               and not ev["params"]["request"]["url"].startswith(("file:", "data:"))]
+    assert not leaving, f"pages requested resources off this machine (page, request): {leaving}"
 
 
 def expected_figures(executed: Path) -> int:
@@ -383,14 +394,14 @@ def test_index_glossary_and_every_report_read_well(browser, request):
     info = page.js(PAGE_JS)
     problems = page_problems(info, "index.html")
     problems += check_glossary_links(info["links"], index, glossary_ids)
-    page.screenshot(REPORTS / "screenshots" / "index.png")
+    page.screenshot(REPORTS / "screenshots" / "index.jpg")
 
     glossary = REPORTS / "glossary.html"
     assert glossary.exists(), "reports/glossary.html is missing"
     assert_offline(page.open(glossary), "glossary.html")
     g = page.js(PAGE_JS)
     problems += page_problems(g, "glossary.html")
-    page.screenshot(REPORTS / "screenshots" / "glossary.png")
+    page.screenshot(REPORTS / "screenshots" / "glossary.jpg")
 
     warnings_only: list[str] = []
     opened = 0
@@ -422,9 +433,10 @@ def test_index_glossary_and_every_report_read_well(browser, request):
         executed = html_path.parent / "executed" / f"{row['name']}.ipynb"
         check_figures(page, expected_figures(executed) if executed.exists() else 0, html_path.name)
         (problems if converted else warnings_only).extend(found)
-        page.screenshot(REPORTS / "screenshots" / f"{row['name']}.png")
+        page.screenshot(REPORTS / "screenshots" / f"{row['name']}.jpg")
         opened += 1
     assert opened, "the index links no report"
+    assert_no_late_request(browser)
     for w in warnings_only:
         import warnings
 
@@ -486,8 +498,9 @@ def test_script_in_data_shows_as_text_and_never_runs(browser, tmp_path):
         assert SCRIPT in page.js("document.body.innerText"), (
             f"the quote is not shown as text in {target.name}"
         )
-        page.screenshot(tmp_path / f"{target.stem}.png")
+        page.screenshot(tmp_path / f"{target.stem}.jpg")
     check_figures(page, expected_figures(out / "executed" / "fixture_script.ipynb"), "fixture_script.html")
     assert expected_figures(out / "executed" / "fixture_script.ipynb") == 1
     text = page.js("document.body.innerText")
     assert text.count(SCRIPT) >= 2  # the Markdown quote and the md_table cell
+    assert_no_late_request(browser)

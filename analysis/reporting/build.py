@@ -451,7 +451,6 @@ def _init_worker(log_path: str, zygote: str | None, build_pid: int, running_dir:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.environ["KZ_BUILD_RUNNING_DIR"] = running_dir
-    sys.modules.setdefault("rfc3987_syntax", None)  # see warm_renderer
     if zygote:
         from analysis.reporting.kernels import connect_zygote
 
@@ -462,9 +461,6 @@ def warm_renderer() -> None:
     """Import papermill and the HTML exporter and compile its template once, in the builder, just before the
     workers fork: they inherit it instead of each paying for it (about 0.8 s of CPU per worker). Only when there
     is work to do; never pandas or the statistics (the notebooks import those in their kernels)."""
-    # jsonschema (via nbformat) imports rfc3987_syntax when installed, which compiles a lark grammar at import:
-    # 1.5-5 s of CPU, for IRI format checks nbformat never uses. Make that optional import fail.
-    sys.modules.setdefault("rfc3987_syntax", None)
     import nbformat
     import papermill  # noqa: F401 - imported for the workers
 

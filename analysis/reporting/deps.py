@@ -108,6 +108,11 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+# Every file parsed in this process, by "<path>:<sha256>" (content-keyed, so never stale): a process that builds
+# several times (the tests, an editor integration) parses each version of a file once.
+_PARSED: dict[str, list[str]] = {}
+
+
 class Closure:
     """Import closures within the ``analysis`` package under ``root``, each source file parsed once.
 
@@ -140,8 +145,10 @@ class Closure:
                 memo_key = None
             if memo_key is not None:
                 self.used.add(memo_key)
-            if memo_key in self.memo:
-                self._direct[key] = set(self.memo[memo_key])
+            known = self.memo.get(memo_key, _PARSED.get(memo_key))
+            if known is not None:
+                self.memo[memo_key] = list(known)
+                self._direct[key] = set(known)
                 return self._direct[key]
             try:
                 source = path.read_text(encoding="utf-8")
@@ -158,7 +165,7 @@ class Closure:
                         mods.add(f"{base}.{n}")
             self._direct[key] = mods
             if memo_key is not None:
-                self.memo[memo_key] = sorted(mods)
+                self.memo[memo_key] = _PARSED[memo_key] = sorted(mods)
         return self._direct[key]
 
     def files(self, modules: Iterable[str]) -> list[Path]:

@@ -273,10 +273,13 @@ def _verdict(c: dict) -> Verdict:
         "direction of their early change.")
     return Verdict(
         label="descriptive",
-        headline=(f"Of {c['tested']} published changes that can be tested, {c['significant_overdispersed']} survive "
-                  f"the year-to-year variation of the data and {c['inconsistent']} contradict their own counts."),
+        headline=(f"Of {c['tested']} published changes that can be tested, {c['significant_overdispersed']} "
+                  f"{'survives' if c['significant_overdispersed'] == 1 else 'survive'} the year-to-year variation of "
+                  f"the data and {c['inconsistent']} "
+                  f"{'contradicts its' if c['inconsistent'] == 1 else 'contradict their'} own counts."),
         summary=(f"Most published changes are within the variation such counts show from year to year, so a single "
-                 f"release rarely proves a trend. {c['inconsistent']} published percentages cannot be reproduced from "
+                 f"release rarely proves a trend. {c['inconsistent']} published "
+                 f"{'percentage' if c['inconsistent'] == 1 else 'percentages'} cannot be reproduced from "
                  "the counts published with them."),
         technical=technical,
         would_change="A new release changes the counts; each claim's row says what its own verdict rests on.")
