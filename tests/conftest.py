@@ -125,3 +125,21 @@ def validate_as_notebook(study, **injected):
     injected_cell = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in injected.items())
     namespace = {**study.Params.defaults(), **injected, "In": ["", study.Params.notebook_cell(), injected_cell]}
     return study.Params.from_notebook(namespace)
+
+
+def run_declared(study, params=None):
+    """``study.run(params)`` (defaults when None), checking that the run read no data file beyond those its registry
+    entry declares: the report cache keys hash exactly the declared files, so an undeclared read would leave a
+    report stale after that file changed. (A table another test already cached in this process may not show up as
+    read; the check can miss a read then, never invent one.)"""
+    from analysis import data
+    from analysis.studies import registry
+
+    entry = next(e for e in registry.STUDIES.values() if e.module == study.__name__)
+    with data.track_reads() as read:
+        result = study.run(study.Params() if params is None else params)
+    undeclared = sorted(read - set(entry.data_files))
+    assert not undeclared, (f"{entry.name} read {undeclared}, which analysis/studies/registry.py does not declare "
+                            "in its data_files")
+    return result
+

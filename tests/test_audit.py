@@ -4,6 +4,7 @@ flowing in without code, and the report equal to the study run directly."""
 import json
 
 import pytest
+from conftest import run_declared
 from scipy import stats
 
 from analysis import data
@@ -14,7 +15,7 @@ from analysis.studies import audit, quarterly
 
 @pytest.fixture(scope="module")
 def default():
-    return audit.run(audit.Params())
+    return run_declared(audit)
 
 
 def test_report_equals_the_study_run_directly(reports, default):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from conftest import validate_as_notebook
+from conftest import run_declared, validate_as_notebook
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
@@ -310,7 +310,7 @@ def built(reports):
 
 
 def test_report_json_equals_the_study_run_directly(built):
-    direct = json.loads(json.dumps(study.run(study.Params()).to_dict()))
+    direct = json.loads(json.dumps(run_declared(study).to_dict()))
     assert built == direct
 
 

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import validate_as_notebook
+from conftest import run_declared, validate_as_notebook
 from scipy import stats
 
 from analysis.core.io import dumps
@@ -24,7 +24,7 @@ def f_default(reports):
 
 
 def test_report_json_equals_the_study_run_directly(f_default):
-    direct = json.loads(dumps(fatalities.run(fatalities.Params()).to_dict()))
+    direct = json.loads(dumps(run_declared(fatalities).to_dict()))
     assert f_default == direct
     assert f_default["study"] == "fatalities" and f_default["label"] == "descriptive"
 

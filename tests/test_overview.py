@@ -5,6 +5,7 @@ import os
 
 import pandas as pd
 import pytest
+from conftest import run_declared
 
 from analysis.core import io
 from analysis.present import tables
@@ -58,7 +59,7 @@ def test_overview_report_equals_the_study_and_is_descriptive(reports):
     from analysis.studies import overview as study
 
     got = reports.results("01_data_overview")
-    assert got == json.loads(json.dumps(study.run(study.Params()).to_dict()))
+    assert got == json.loads(json.dumps(run_declared(study).to_dict()))
     assert got["label"] == "descriptive" and got["results"]["n_published_figures"] >= 400
     provenance = got["tables"]["provenance"]
     assert len(provenance["rows"]) == got["results"]["n_published_figures"] - sum(

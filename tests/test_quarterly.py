@@ -6,7 +6,7 @@ import json
 import numpy as np
 import papermill as pm
 import pytest
-from conftest import run_claims, validate_as_notebook
+from conftest import run_claims, run_declared, validate_as_notebook
 from scipy import stats
 
 from analysis import data
@@ -97,7 +97,7 @@ def test_midp_definitions_and_power_under_phi(q_default):
 
 
 def test_report_json_equals_the_study_run_directly(q_default):
-    direct = json.loads(json.dumps(quarterly.run(quarterly.Params()).to_dict()))
+    direct = json.loads(json.dumps(run_declared(quarterly).to_dict()))
     assert q_default == direct
     s = data.national_series("ministry", "injured")
     s = s[s.index >= 2015]

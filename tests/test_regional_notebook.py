@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import validate_as_notebook
+from conftest import run_declared, validate_as_notebook
 from scipy import stats
 from statsmodels.genmod import families
 from statsmodels.genmod.generalized_linear_model import GLM
@@ -29,7 +29,7 @@ def built(reports):
 
 
 def test_report_json_equals_the_study_run_directly(built):
-    direct = json.loads(json.dumps(regional.run(regional.Params()).to_dict()))
+    direct = json.loads(json.dumps(run_declared(regional).to_dict()))
     assert built == direct
 
 

@@ -9,7 +9,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pytest
-from conftest import validate_as_notebook
+from conftest import run_declared, validate_as_notebook
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
@@ -30,7 +30,7 @@ def s_default(reports):
 
 @pytest.fixture(scope="module")
 def default_run():
-    return sectoral.run(sectoral.Params())
+    return run_declared(sectoral)
 
 
 def test_report_json_equals_the_study_run_directly(s_default, default_run):

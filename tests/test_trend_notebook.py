@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from conftest import run_claims, validate_as_notebook
+from conftest import run_claims, run_declared, validate_as_notebook
 from scipy import stats
 
 from analysis import data
@@ -33,7 +33,7 @@ def t_default(reports):
 
 @pytest.fixture(scope="module")
 def direct():
-    return trend.run(trend.Params())
+    return run_declared(trend)
 
 
 def _ministry(first=2015, last=2024):

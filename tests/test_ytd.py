@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import validate_as_notebook
+from conftest import run_declared, validate_as_notebook
 from scipy import stats
 
 from analysis.core.params import ParameterError
@@ -29,7 +29,7 @@ def built(reports):
 
 @pytest.fixture(scope="module")
 def default():
-    return ytd.run(ytd.Params())
+    return run_declared(ytd)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ the index without importing any statistics. ``load(name)`` imports a study modul
 
 Each entry names the study module, its notebook (stem in ``notebooks/``), the question it answers (the index groups
 reports by it), whether the claim checker offers it, and the data files the study reads (file stems in ``data/``,
-reference tables included; ``tests/test_studies.py`` checks this list against what a run actually reads).
+reference tables included; ``tests/conftest.py::run_declared`` checks each default run against it).
 """
 
 from __future__ import annotations
