@@ -220,3 +220,29 @@ def test_failure_half_way_leaves_every_file_unchanged(fail_at, data_copy, monkey
     assert _snapshot(data_copy) == before
     assert calls[0].name == "sources.csv"  # sources first: a crash never leaves rows without their source
     data.load_all(data_copy)
+
+
+def _readme_release_commands() -> list[list[str]]:
+    """The ``.venv/bin/python -m analysis.releases ...`` lines of README.md's code blocks, as argument lists."""
+    import re
+    import shlex
+
+    from analysis.core.paths import ROOT
+
+    prefix = ".venv/bin/python -m analysis.releases"
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [shlex.split(line.strip())[len(shlex.split(prefix)):]
+            for block in re.findall(r"^```[a-z]*\n(.*?)^```", text, re.S | re.M)
+            for line in block.splitlines() if line.strip().startswith(prefix)]
+
+
+def test_the_readme_release_example_runs_as_written(pristine, capsys):
+    commands = _readme_release_commands()
+    assert commands, "README.md documents no `.venv/bin/python -m analysis.releases` command"
+    before = _snapshot(pristine)
+    for args in commands:
+        assert "--dry-run" in args, f"a README example must not write into data/: {args}"
+        assert main([*args, "--data-dir", str(pristine)]) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        assert out.lower().startswith("would add (dry run: nothing written)") and "source R1" in out, out
+    assert _snapshot(pristine) == before
