@@ -667,8 +667,8 @@ def test_table_policy_formats_numbers_by_column_kind():
     assert cells[0] == ["2024", "1,408", "0.022", "yes", "-16.8%", "1.92", "1,320", "0.04", "Qaraganda"]
     assert cells[1] == ["2025", "293", "&lt; 0.001", "no", "+2.0%", "5,259,380", "16.8", "40", ""]
     heads = re.findall(r"<th(?: [^>]*)?>(.*?)</th>", tables.html_table(df))
-    assert heads == ["year", "injured", "p-value", "significant at α", "change %", "φ", "projection", "rate",
-                     "region as published"]
+    assert heads == ["Year", "Injured", "p-value", "Significant at α", "Change %", "φ", "Projection", "Rate",
+                     "Region as published"]  # sentence case, symbols keep their case
     assert not re.search(r"\d\.\d+e[+-]\d+", tables.html_table(df))
 
 
@@ -681,7 +681,7 @@ def test_a_wide_table_is_split_into_parts_that_repeat_its_first_columns():
     parts = re.findall(r"<table .*?</table>", html)
     assert len(parts) > 1 and "shown in" in html and "the first 2 columns repeat" in html
     for part in parts:
-        assert re.findall(r"<th(?: [^>]*)?>(.*?)</th>", part)[:2] == ["system", "period"]
+        assert re.findall(r"<th(?: [^>]*)?>(.*?)</th>", part)[:2] == ["System", "Period"]
     shown = [h for part in parts for h in re.findall(r"<th(?: [^>]*)?>(.*?)</th>", part)[2:]]
     assert shown == [tables.plain_header(c) for c in df.columns[2:]]  # every column once, in order
     narrow = tables.html_table(df.iloc[:, :6])
@@ -709,3 +709,45 @@ def test_a_column_of_numbers_reads_alike():
             assert "." not in fmt.fmt_value(x)  # no fractional people
 
     never_scientific()
+
+
+def test_footer_dirty_flag_ignores_notebook_outputs_and_runs_no_git_filter(tmp_path):
+    """The footer's "uncommitted changes" compares notebooks by their cells (outputs do not count) and never makes
+    git run the notebooks' clean filter (a Python process per notebook after a fresh clone): here the filter is a
+    command that fails, so any use of it would show."""
+    from analysis.reporting import provenance
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.org")
+    git("config", "user.name", "t")
+    (tmp_path / "analysis").mkdir()
+    (tmp_path / "analysis" / "m.py").write_text("x = 1\n")
+    nb_path = tmp_path / "notebooks" / "01_a.ipynb"
+    write_notebook(nb_path)
+    (tmp_path / "notebooks" / "reports.toml").write_text("")
+    git("add", "-A")
+    git("commit", "-qm", "c")
+    (tmp_path / ".gitattributes").write_text("*.ipynb filter=strip\n")
+    git("config", "filter.strip.clean", "false")  # fails if run
+    git("config", "filter.strip.required", "true")
+    assert provenance.collect(tmp_path, tmp_path / "analysis")["dirty"] is False
+
+    nb = nbformat.read(str(nb_path), as_version=4)
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
+    nb.cells[2].execution_count = 3
+    nbformat.write(nb, str(nb_path))
+    assert provenance.collect(tmp_path, tmp_path / "analysis")["dirty"] is False  # outputs are not a change
+
+    nb.cells[2].source = "y = 2"
+    nbformat.write(nb, str(nb_path))
+    assert provenance.collect(tmp_path, tmp_path / "analysis")["dirty"] is True  # an edited cell is
+    nb_path.write_bytes(subprocess.run(["git", "show", "HEAD:notebooks/01_a.ipynb"], cwd=tmp_path,
+                                       capture_output=True, check=True).stdout)
+    (tmp_path / "notebooks" / "reports.toml").write_text("[variants]\n")
+    assert provenance.collect(tmp_path, tmp_path / "analysis")["dirty"] is True  # other files: their bytes
+    (tmp_path / "notebooks" / "reports.toml").write_text("")
+    (tmp_path / "analysis" / "m.py").write_text("x = 2\n")
+    assert provenance.collect(tmp_path, tmp_path / "analysis")["dirty"] is True

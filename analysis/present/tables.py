@@ -72,22 +72,29 @@ _HEADER_WORDS = {
     "pct": "%", "ci": "CI", "rr": "RR", "phi": "φ", "sd": "SD", "se": "SE", "chi2": "χ²", "bns": "BNS",
     "lfs": "LFS", "apc": "APC", "aapc": "AAPC", "eb": "EB", "bh": "BH", "holm": "Holm", "midp": "mid-p",
     "loo": "leave-one-out", "ytd": "year-to-date", "yoy": "year on year", "id": "ID", "ids": "IDs",
-    "pvalue": "p-value", "nb": "NB", "gmk": "GMK",
+    "pvalue": "p-value", "nb": "NB", "gmk": "GMK", "url": "link",
 }
 _WORD = re.compile(r"[A-Za-z0-9.]+|[^A-Za-z0-9.]+")
 
 
 def plain_header(name: Any) -> str:
     """A column header for readers: snake_case names spelled out ('p_above_holm [population]' -> 'p above Holm
-    [population]', 'change_pct' -> 'change %'); headers already in words are kept."""
-    text = str(name)
-    if "_" not in text and text.lower() not in _HEADER_WORDS:
-        return text
+    [population]', 'change_pct' -> 'Change %', 'eb estimate' -> 'EB estimate'), in sentence case."""
     out = []
-    for piece in _WORD.findall(text.replace("_", " ")):
+    for piece in _WORD.findall(str(name).replace("_", " ")):
         out.append(_HEADER_WORDS.get(piece.lower(), piece) if piece[:1].isalnum() else piece)
     text = re.sub(r"\s+", " ", "".join(out)).strip()
-    return re.sub(r"\bp value\b", "p-value", text)
+    text = re.sub(r"\bp value\b", "p-value", text)
+    return _sentence_case(text)
+
+
+def _sentence_case(text: str) -> str:
+    """First letter capitalised ('period' -> 'Period'), except a statistical symbol that opens the header
+    ('p-value', 'n', 'k of n', 'x1 ...'): the case of a symbol carries meaning."""
+    first = re.match(r"[^\W\d_]+", text)
+    if not first or not text[0].islower() or len(first.group(0)) == 1:
+        return text
+    return text[0].upper() + text[1:]
 
 
 def _tokens(name: str) -> set[str]:

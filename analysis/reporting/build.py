@@ -186,20 +186,7 @@ def _sha(data: bytes) -> str:
 
 def notebook_sha(path: Path) -> str:
     """Hash of the cells' types, sources and tags: saving a notebook with outputs does not invalidate it."""
-    raw = path.read_bytes()
-    try:
-        nb = json.loads(raw)
-        cells = [
-            [
-                c.get("cell_type"),
-                "".join(c["source"]) if isinstance(c.get("source"), list) else c.get("source", ""),
-                sorted((c.get("metadata") or {}).get("tags") or []),
-            ]
-            for c in nb["cells"]
-        ]
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return _sha(raw)
-    return _sha(json.dumps(cells, sort_keys=True, ensure_ascii=False).encode())
+    return deps.notebook_digest(path.read_bytes())
 
 
 def file_digest(path: Path) -> str:

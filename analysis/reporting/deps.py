@@ -40,6 +40,24 @@ def _cell_sources(notebook: Path) -> list[str]:
     return out
 
 
+def notebook_digest(raw: bytes) -> str:
+    """SHA-256 of a notebook's cell types, sources and tags (outputs, execution counts and other metadata left out:
+    saving a notebook with outputs changes nothing a report depends on); of the raw bytes if it is not a notebook."""
+    try:
+        nb = json.loads(raw)
+        cells = [
+            [
+                c.get("cell_type"),
+                "".join(c["source"]) if isinstance(c.get("source"), list) else c.get("source", ""),
+                sorted((c.get("metadata") or {}).get("tags") or []),
+            ]
+            for c in nb["cells"]
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return hashlib.sha256(raw).hexdigest()
+    return hashlib.sha256(json.dumps(cells, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
 _MAGIC = re.compile(r"^\s*[%!]")
 
 

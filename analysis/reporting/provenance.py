@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.core.paths import DATA_DIR, ROOT
+from analysis.reporting import deps
 
 PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn", "pandera", "papermill", "nbconvert")
 
@@ -52,14 +53,57 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
     return out
 
 
+def _tracked_changed(root: Path, folders: tuple[str, ...] = ("analysis", "notebooks", "data")) -> bool:
+    """Whether a file that the commit tracks under ``folders`` differs from it; a notebook counts as changed only
+    when its cells do (saved outputs are not a change).
+
+    Compared here, file by file against git's blob ids, rather than by ``git status``: that refreshes the whole
+    index and so runs the notebooks' nbstripout clean filter (a Python process per notebook, about 1.5 s each)
+    whenever the index cannot vouch for a file, as after a fresh clone, and fails outright where the filter is
+    missing.
+    """
+    listing = _git("ls-tree", "-r", "HEAD", "--", *folders, root=root)
+    if listing is None:
+        return False
+    differing: dict[str, Path] = {}
+    for line in listing.splitlines():
+        meta, _, rel = line.partition("\t")
+        sha = meta.split()[-1]
+        path = root / rel
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return True  # deleted
+        if hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest() == sha:  # git's blob id: the same bytes
+            continue
+        if not rel.endswith(".ipynb"):
+            return True
+        differing[sha] = path
+    if not differing:
+        return False
+    try:
+        res = subprocess.run(["git", "cat-file", "--batch"], cwd=root,
+                             input="".join(f"{s}\n" for s in differing).encode(),
+                             capture_output=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return True
+    out, pos = res.stdout, 0
+    for path in differing.values():
+        header_end = out.index(b"\n", pos)
+        size = int(out[pos:header_end].split()[2])
+        committed = out[header_end + 1:header_end + 1 + size]
+        pos = header_end + 1 + size + 1
+        if deps.notebook_digest(committed) != deps.notebook_digest(path.read_bytes()):
+            return True
+    return False
+
+
 def collect(root: Path = ROOT, data_dir: Path = DATA_DIR) -> dict[str, Any]:
     """Commit, working-tree state, data hash, package versions and date of this build."""
     commit = _git("rev-parse", "HEAD", root=root)
     dirty = None
     if commit:
-        status = _git("status", "--porcelain", "--untracked-files=no", "--", "analysis", "notebooks", "data",
-                      root=root)
-        dirty = bool(status)
+        dirty = _tracked_changed(root)
     return {
         "commit": commit,
         "dirty": dirty,

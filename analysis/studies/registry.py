@@ -31,7 +31,7 @@ STUDIES: dict[str, Entry] = {e.name: e for e in (
     Entry("overview", "analysis.studies.overview", "01_data_overview",
           "What do the data hold, and where does each figure come from?",
           data_files=("national_annual", "national_ytd", "regional", "sectoral", "workforce", "population", "events",
-                      "region_aliases", *_REFERENCE)),
+                      "international", "region_aliases", *_REFERENCE)),
     Entry("quarterly", "analysis.studies.quarterly", "02_quarterly_change",
           "Is a reported change between two periods real?", claim=True,
           data_files=("national_annual", "national_ytd", "workforce", "events", *_REFERENCE)),
