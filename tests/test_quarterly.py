@@ -222,7 +222,15 @@ def test_claim_checker_runs_in_process_and_names_outputs_per_claim(tmp_path):
                                            "2025-Q1"], "--change-pct"),
                                          (["quarterly", "--current", "10", "--change-pct", "-15"], "--period"),
                                          (["quarterly", "--current", "10", "--change-pct", "-15", "--period", "2025",
-                                           "--out", ""], "--out")])
+                                           "--out", ""], "--out"),
+                                         # issue 13: refused before anything runs, naming the option
+                                         (["quarterly", "--current", "0", "--change-pct", "-16.8", "--previous", "352",
+                                           "--period", "2025-Q1"], "--current"),
+                                         (["quarterly", "--current", "10", "--change-pct", "-99.99", "--period",
+                                           "2025-Q1"], "--change-pct"),
+                                         (["ytd", "--year", "2025", "--months", "3", "--count", "0", "--change-pct", "-16.8"], "--count"),
+                                         (["ytd", "--year", "2025", "--months", "3", "--count", "293", "--change-pct",
+                                           "-16.85"], "--change-pct")])
 def test_claim_checker_bad_arguments(args, needle):
     code, _, err = run_claims(*args)
     assert code == 2 and needle in err

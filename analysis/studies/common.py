@@ -7,8 +7,9 @@ import re
 import pandas as pd
 
 from analysis import data
+from analysis.core.params import ParameterError
 from analysis.core.paths import DATA_DIR
-from analysis.stats import ytd_model
+from analysis.stats import consistency, ytd_model
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
@@ -23,6 +24,41 @@ def check_period(name: str, value: str) -> str:
         raise ValueError(f"{name} must be a period such as 2024, 2025-Q1, 2021-H1 or 2021-01..07, "
                          f"got {value!r}") from None
     return value
+
+
+def check_back_calculable(current: int, pct: float | None, decimals: int, previous: int | None,
+                          names: tuple[str, str]) -> None:
+    """A published percent change must be on its stated precision, and without an earlier count it must allow one.
+
+    Parameters
+    ----------
+    current : int
+        The published (current) count.
+    pct : float or None
+        The published percent change (None: not given, nothing to check).
+    decimals : int
+        Decimals the percent was published with.
+    previous : int or None
+        The earlier count when published; None means it is back-calculated from ``pct``.
+    names : (str, str)
+        The parameter names of ``current`` and ``pct``, for the message.
+
+    Raises
+    ------
+    ParameterError
+        Naming the count when it is 0 (a fall to 0 is -100% from any earlier count), or the percent when it has
+        more decimals than stated or no whole earlier count fits it.
+    """
+    if current == 0:
+        raise ParameterError(names[0], f"{names[0]} must be at least 1: a fall to 0 is -100% from any earlier count, "
+                                       "which leaves nothing to test or project")
+    if pct is None:
+        return
+    try:
+        back = consistency.baselines_for_percent(current, pct, decimals)
+    except ValueError as exc:
+        raise ParameterError(names[1], f"{names[1]}: {exc}") from None
+    del back, previous  # a percent that no whole earlier count fits is a finding (inconsistent), not a bad parameter
 
 
 def period_length(period: str) -> int:

@@ -81,6 +81,8 @@ class Params(_Params):
                              f"got {self.dispersion!r}")
         if self.deaths is not None and self.event_deaths is not None and self.event_deaths > self.deaths:
             raise ValueError(f"event_deaths must not exceed deaths ({self.deaths}), got {self.event_deaths!r}")
+        common.check_back_calculable(self.current_count, self.reported_change_pct, self.pct_decimals,
+                                     self.previous_count, ("current_count", "reported_change_pct"))
 
     @property
     def previous_period(self) -> str:

@@ -108,6 +108,8 @@ class Params(_Params):
         if self.target_months <= self.months:
             raise ValueError(f"target_months must be after months ({self.months}) and at most 12, "
                              f"got {self.target_months!r}")
+        common.check_back_calculable(self.ytd_count, self.ytd_change_pct, self.pct_decimals, self.previous_count,
+                                     ("ytd_count", "ytd_change_pct"))
 
     @property
     def period(self) -> str:
