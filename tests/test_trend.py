@@ -159,7 +159,12 @@ def test_assess_window_counts_against_independent_pieces():
     X = sm.add_constant(np.asarray(JP_YEARS, float))
     fit = sm.GLM(np.asarray(JP_COUNTS, float), X, family=sm.families.Poisson()).fit(scale="X2")
     assert a.dispersion == pytest.approx(max(1.0, fit.scale), rel=1e-7)
-    assert a.p_value_endpoint_overdispersed == pytest.approx(score_pvalue(1408, 1503, 1.0, fit.scale), rel=1e-9)
+    # φ is estimated on 8 residual df, so the endpoint test uses t(8); the normal plug-in is kept beside it
+    p_normal = score_pvalue(1408, 1503, 1.0, fit.scale)
+    assert a.p_value_endpoint_overdispersed_normal == pytest.approx(p_normal, rel=1e-9)
+    z = stats.norm.isf(p_normal / 2)
+    assert a.endpoint_reference == "t(8)"
+    assert a.p_value_endpoint_overdispersed == pytest.approx(2 * stats.t.sf(z, 8), rel=1e-7)
     assert a.apc == pytest.approx(100 * math.expm1(fit.params[1]), rel=1e-7)
     assert a.rate_change_range == pytest.approx((100 * (0.195 / 0.235 - 1), 100 * (0.205 / 0.225 - 1)), rel=1e-9)
     assert "matches the counts 1,503 → 1,408" in a.verdict and "p = 0.081" in a.verdict

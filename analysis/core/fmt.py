@@ -77,7 +77,7 @@ def fmt_pvalue(p) -> str:
         return "< 0.001"
     if p >= 0.995:
         return "1.00"
-    return f"{p:.2g}" if p < 0.1 else f"{p:.2f}"
+    return f"{p:#.2g}" if p < 0.1 else f"{p:.2f}"  # "#": 0.020, not 0.02
 
 
 def fmt_percent(x, decimals: int = 1, signed: bool = True) -> str:

@@ -38,6 +38,7 @@ STYLE_RULES = """
 .kz-badge { display: inline-block; padding: .1em .6em; border-radius: .8em; font-weight: 700; font-size: 13px;
             letter-spacing: .02em; margin-right: .5em; vertical-align: middle; }
 .kz-key { font-weight: 600; }
+.kz-key-model { font-weight: 400; font-size: 0.9em; color: #57606a; }
 .kz-small { color: #57606a; font-size: 13px; }
 """  # the summary box and badges (every report page carries them; the box repeats them for JupyterLab)
 _CSS = f"<style>{STYLE_RULES}</style>"
@@ -57,7 +58,9 @@ def key_estimate_html(result: StudyResult) -> str:
         return ""
     from analysis.core.fmt import fmt_estimate
 
-    return f'<p class="kz-key">{escape(e.quantity[:1].upper() + e.quantity[1:])}: {escape(fmt_estimate(e))}</p>'
+    detail = "; ".join(x for x in (getattr(e, "model", ""), getattr(e, "note", "")) if x)
+    return (f'<p class="kz-key">{escape(e.quantity[:1].upper() + e.quantity[1:])}: {escape(fmt_estimate(e))}'
+            + (f'<br><span class="kz-key-model">{escape(detail)}</span>' if detail else "") + "</p>")
 
 
 def summary_box_html(result: StudyResult) -> str:

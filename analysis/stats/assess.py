@@ -174,8 +174,12 @@ class ChangeAssessment(Result):
         od += "."
         if self.leave_one_out:
             lo, hi = self.leave_one_out_range
+            phi_of = {r["year_left_out"]: r["phi"] for r in self.leave_one_out}
+            under = [y for y in self.leave_one_out_flips if phi_of.get(y, 2.0) <= 1]
             od += (f" Leaving one year out, φ ranges {fmt_number(lo)} to {fmt_number(hi)}"
-                   + (f"; without {', '.join(map(str, self.leave_one_out_flips))} the verdict would change."
+                   + (f"; without {', '.join(map(str, self.leave_one_out_flips))} the verdict would change"
+                      + (f" (without {', '.join(map(str, under))} φ ≤ 1: no over-dispersion, so the Poisson test "
+                         "applies)" if under else "") + "."
                       if self.leave_one_out_flips else "; no single year changes the verdict."))
         flip = self.flip_text
         mdr = "" if not math.isfinite(self.min_detectable_change_pct) else (

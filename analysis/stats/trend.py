@@ -19,10 +19,10 @@ from analysis.core import validate
 from analysis.core.fmt import fmt_count, fmt_number, fmt_percent, fmt_pvalue
 from analysis.core.results import Result
 from analysis.stats.compare import (
-    OverdispersedComparison,
+    QuasiPoissonComparison,
     RateComparison,
     compare_counts,
-    compare_overdispersed,
+    compare_quasi,
 )
 from analysis.stats.dispersion import clean_series, design, estimate_dispersion, fit_nb_alpha, nb_glm
 
@@ -215,7 +215,7 @@ class EndpointChange(Result):
     p_overdispersed: float | None
     ci_overdispersed: tuple[float, float] | None
     exact: RateComparison
-    overdispersed: OverdispersedComparison | None
+    overdispersed: QuasiPoissonComparison | None
     method: str = "exact conditional binomial (endpoints only)"
     assumptions: str = "only the two end years are used; intermediate years are ignored (see fit_trend)"
 
@@ -229,8 +229,10 @@ class EndpointChange(Result):
             f"{fmt_percent(self.ci[1])}), exact conditional {p_text(self.p_value)}"
         )
         if self.p_overdispersed is not None:
-            s += (f"; with φ = {fmt_number(self.phi, 3)} ({self.phi_source}) quasi-Poisson score "
-                  f"{p_text(self.p_overdispersed)}")
+            s += (f"; with φ = {fmt_number(self.phi, 3)} ({self.phi_source}) quasi-Poisson score, "
+                  f"{self.overdispersed.reference} reference, {p_text(self.p_overdispersed)}")
+            if self.overdispersed.df is not None:
+                s += f" (normal plug-in, as if φ were known: {p_text(self.overdispersed.p_value_normal)})"
         sig_exact = self.p_value <= self.alpha
         sig_od = self.p_overdispersed is not None and self.p_overdispersed <= self.alpha
         if sig_exact and (self.p_overdispersed is None or sig_od):
@@ -242,7 +244,7 @@ class EndpointChange(Result):
         return s + "; choosing other end years, or using all years (trend fit), can change this."
 
 
-def endpoint_change(counts, years, start, end, workers=None, phi=None, alpha=0.05) -> EndpointChange:
+def endpoint_change(counts, years, start, end, workers=None, phi=None, alpha=0.05, df=None) -> EndpointChange:
     """Compare the counts of two years (e.g. 2020 -> 2024) exactly and with over-dispersion φ.
 
     Parameters
@@ -255,12 +257,16 @@ def endpoint_change(counts, years, start, end, workers=None, phi=None, alpha=0.0
         Over-dispersion; None estimates it from the whole series (Pearson χ²/df of the log-linear Poisson GLM,
         floored at 1).
     alpha : float, default 0.05
+    df : int, optional
+        With a given ``phi`` that was itself estimated elsewhere: its residual degrees of freedom, so that the
+        test uses the t(df) reference. None treats a given φ as known (normal reference).
 
     Returns
     -------
     EndpointChange
         Exact conditional binomial test and interval (``analysis.stats.compare.compare_counts``) and the
-        quasi-Poisson score test with φ (``compare_overdispersed``).
+        quasi-Poisson score test with φ (``compare_quasi``: Student t on the residual df when φ is estimated from
+        the series, normal when it is given; the normal plug-in is reported beside the t one).
     """
     a = validate.alpha("alpha", alpha)
     y, c, t, notes = clean_series(counts, years, workers, min_points=2, exposure_name="workers")
@@ -273,18 +279,19 @@ def endpoint_change(counts, years, start, end, workers=None, phi=None, alpha=0.0
         raise ValueError(f"end must be a year with a count in the series, got {end!r}")
     x0, x1 = int(c[idx[s_]]), int(c[idx[e_]])
     e = 1.0 if t is None else float(t[idx[e_]] / t[idx[s_]])
+    df = None if df is None else validate.positive_int("df", df)  # given φ: known (normal) unless its df is given
     if phi is not None:
-        f, src = validate.positive("phi", phi), "given"
+        f, src = validate.positive("phi", phi), "given" if df is None else f"estimated on {df} df"
     elif len(y) >= 3:
         est = estimate_dispersion(c.astype(int).tolist(), y.tolist(), None if t is None else t.tolist())
-        f = max(1.0, est.estimate)
+        f, df = max(1.0, est.estimate), est.df_resid
         src = f"estimated from {len(y)} years, Pearson χ²/df = {fmt_number(est.estimate, 3)}" + (
             ", floored at 1" if est.estimate < 1 else ""
         )
     else:
         f, src = None, "not estimable from fewer than 3 years"
     ex = compare_counts(x1, x0, e, a)
-    od = None if f is None else compare_overdispersed(x1, x0, f, e, a)
+    od = None if f is None else compare_quasi(x1, x0, f, e, a, df=df, phi_source=src)
     pct = (ex.pct_ci[0], ex.pct_ci[1])
     return EndpointChange(
         start=s_,

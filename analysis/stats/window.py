@@ -53,6 +53,8 @@ class WindowAssessment(Result):
     apc_by_model: dict
     alpha: float
     trend_fitted: tuple[float, ...] = ()
+    p_value_endpoint_overdispersed_normal: float | None = None  # the same φ treated as known (normal plug-in)
+    endpoint_reference: str = "normal"  # of the over-dispersed endpoint test: t(df) when φ was estimated
     method: str = ("endpoints: exact conditional binomial and quasi-Poisson score tests; whole series: log-linear "
                    "quasi-Poisson GLM, APC = 100·(exp(β)−1) with t interval (Joinpoint's definition)")
 
@@ -75,7 +77,9 @@ class WindowAssessment(Result):
         end = (f"Endpoint test {self.start_year}→{self.end_year}: {fmt_percent(self.change_pct)} ({lv} CI "
                f"{fmt_percent(self.change_pct_ci[0])} to {fmt_percent(self.change_pct_ci[1])}), exact conditional "
                f"{p_text(self.p_value_endpoint_exact)}; with φ = {fmt_number(self.dispersion, 3)} quasi-Poisson "
-               f"score {p_text(self.p_value_endpoint_overdispersed)}.")
+               f"score, {self.endpoint_reference} reference, {p_text(self.p_value_endpoint_overdispersed)}"
+               + ("" if self.p_value_endpoint_overdispersed_normal is None or self.endpoint_reference == "normal"
+                  else f" (normal plug-in {p_text(self.p_value_endpoint_overdispersed_normal)})") + ".")
         verb = "falls" if self.apc < 0 else "rises"
         tr = (f"The straight log-linear trend {self.trend_years[0]}–{self.trend_years[1]} {verb} "
               f"{fmt_percent(abs(self.apc), signed=False)} a year ({lv} CI {fmt_percent(self.apc_ci[0])} to "
@@ -137,7 +141,7 @@ def assess_window(years, counts, end_year, window_years, reported_change_pct, me
     est = dispersion.estimate_dispersion(counts, years, exposure=wk)
     # the endpoint test's φ is the same Pearson χ²/df floored at 1 (estimated once here)
     ep = trend.endpoint_change(counts, years, start_year, int(end_year), workers=wk, phi=max(1.0, est.estimate),
-                               alpha=alpha)
+                               alpha=alpha, df=est.df_resid)
     models = trend.trend_models(counts, years, workers=wk, alpha=alpha)
     fits = {f.model: f for f in models.fits}
     qp = fits["quasi-poisson"]
@@ -147,6 +151,8 @@ def assess_window(years, counts, end_year, window_years, reported_change_pct, me
         consistency=check_d, rate_change_pct=rate_change, rate_change_range=rate_range, rate_consistent=rate_ok,
         exposure_ratio=e, p_value_endpoint_exact=ep.p_value, change_pct_ci=tuple(ep.ci),
         p_value_endpoint_overdispersed=ep.p_overdispersed, change_pct_ci_overdispersed=tuple(ep.ci_overdispersed),
+        p_value_endpoint_overdispersed_normal=ep.overdispersed.p_value_normal,
+        endpoint_reference=ep.overdispersed.reference,
         dispersion=ep.phi, dispersion_ci=tuple(est.ci), trend_years=(min(years), max(years)), apc=qp.estimate,
         apc_ci=tuple(qp.ci), p_value_trend=qp.p_value,
         apc_by_model={m: {"apc": f.estimate, "ci": list(f.ci), "p_value": f.p_value} for m, f in fits.items()},

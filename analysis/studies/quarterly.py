@@ -492,8 +492,11 @@ def dispersion_name(p: Params, a: assess.ChangeAssessment) -> str:
 
 def _verdict(p: Params, a: assess.ChangeAssessment) -> Verdict:
     """Label, headline and plain summary from the assessment (the technical verdict is the assessment's own)."""
-    key = Estimate("change in the rate", a.change_pct, a.change_pct_ci[0], a.change_pct_ci[1], a.p_value_exact,
-                   "exact conditional binomial (Poisson)", unit="%")
+    # The box shows the interval of the model the label rests on (the assumed dispersion), the Poisson one beside it.
+    key = Estimate("change in the rate", a.change_pct, *a.change_pct_ci_overdispersed, a.p_value_overdispersed,
+                   f"quasi-Poisson score, {dispersion_name(p, a)}, {a.dispersion_reference} reference", unit="%",
+                   note=(f"under pure Poisson chance (exact conditional test): {fmt_percent(a.change_pct_ci[0])} to "
+                         f"{fmt_percent(a.change_pct_ci[1])}, p {fmt_pvalue(a.p_value_exact)}"))
     noun = _NOUN[p.measure]
     variation = ("the clustering of deaths in accidents that kill several people at once" if p.measure == "fatal"
                  and p.dispersion is None else

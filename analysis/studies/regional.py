@@ -919,8 +919,16 @@ def _verdict(r: RegionalResult) -> Verdict:
     elif fra:
         label = "fragile"
         who = _names(by_completion) if len(by_completion) <= 3 else f"{len(by_completion)} unnamed regions"
+        known = [u for u in by_model if "quasi" in a.models and r.quasi_key != "quasi"
+                 and a.statuses("quasi")[u] == "always"]
+        chance_only = [u for u in by_model if u not in known]
+        said = "; ".join(x for x in (
+            f"{_names(chance_only)} {'does' if len(chance_only) == 1 else 'do'} only under a pure-chance model"
+            if chance_only else "",
+            f"{_names(known)} {'does' if len(known) == 1 else 'do'} also with the national φ taken as known, but not "
+            "once its uncertainty is allowed for" if known else "") if x)
         headline = ("No region clearly stands out once the extra variation of injury counts is allowed for"
-                    + (f": {_names(by_model)} do only under a pure-chance model" if by_model else "")
+                    + (f": {said}" if by_model else "")
                     + (f"{', and' if by_model else ':'} {who} only if "
                        f"{'its unpublished count was' if len(by_completion) == 1 else 'their unpublished counts were'} "
                        "high" if by_completion else "") + ".")

@@ -873,9 +873,18 @@ def _verdict(p: Params, res: SectoralResult) -> Verdict:
         headline = f"Neither {names} clearly has more injured workers than its share of employees."
     else:
         held = [SHORT[s] for s, x in per.items() if x == "supported"]
-        headline = (f"{'Only ' + ', '.join(held) + ' clearly' if held else 'Neither sector clearly'} exceeds its share "
-                    "of employees once the year-to-year swings in sector shares and the uncertain workforce figures "
-                    "are allowed for.")
+        why = []  # what keeps each other sector's excess from being established
+        for s_, x in per.items():
+            if x == "supported":
+                continue
+            if s_ == "gmk" and be is not None:
+                why.append(f"mining-metallurgy's excess is clear only if it employs fewer than about {_about(be)} "
+                           "people, which no published workforce figure settles")
+            else:
+                why.append(f"{SHORT[s_]}'s excess is not clearly more than the year-to-year swings in sector shares")
+        lead = (f"Only {', '.join(held)} clearly exceeds its share of employees" if held else
+                "Neither sector's excess over its share of employees is established")
+        headline = lead + (": " + "; ".join(why) if why else "") + "."
     sents = []
     ps = res.sectors.set_index("sector")
     if "gmk" in ps.index and "gmk_mining" in rr.index:

@@ -217,7 +217,8 @@ class TrendResult(StudyResult):
         return (f"Between the two end years the {what} changed **{fmt_percent(a.change_pct)}** ({lv} CI "
                 f"{_ci(*a.change_pct_ci)}, exact test {p_text(a.p_value_endpoint_exact)}). Allowing for the "
                 f"year-to-year scatter of the whole series (over-dispersion φ = {fmt_number(a.dispersion, 3)}), the "
-                f"interval is {_ci(*a.change_pct_ci_overdispersed)} ({p_text(a.p_value_endpoint_overdispersed)}). "
+                f"interval is {_ci(*a.change_pct_ci_overdispersed)} ({p_text(a.p_value_endpoint_overdispersed)}, "
+                f"{a.endpoint_reference} reference because φ is estimated from the series). "
                 "Two years alone are a weak test: the sections below use every year.")
 
     @property
@@ -850,7 +851,8 @@ def _estimates(r: TrendResult) -> tuple[Estimate, ...]:
         Estimate(f"change {yrs}", a.change_pct, *a.change_pct_ci, a.p_value_endpoint_exact,
                  "exact conditional binomial (Poisson), end years only", unit="%"),
         Estimate(f"change {yrs}", a.change_pct, *a.change_pct_ci_overdispersed, a.p_value_endpoint_overdispersed,
-                 f"quasi-Poisson score, φ = {fmt_number(a.dispersion, 3)}, end years only", unit="%"),
+                 f"quasi-Poisson score, φ = {fmt_number(a.dispersion, 3)}, {a.endpoint_reference} reference, "
+                 "end years only", unit="%"),
     ]
     for s in w.straight.segments:
         out.append(Estimate(f"yearly change {s.start:g}–{s.end:g}", s.estimate, *s.ci, s.p_value,
