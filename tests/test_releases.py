@@ -2,6 +2,7 @@
 duplicates, conflicts and bad values are refused before anything is written; a failure half-way writes nothing."""
 
 import shutil
+from datetime import date, timedelta
 
 import pytest
 
@@ -150,7 +151,7 @@ BAD = [
     (dict(regions=["Karaganda"]), "--region", "NAME=VALUE"),
     (dict(injured=5, url="ftp://example.org"), "--url", "https?"),
     (dict(injured=5, date_published="20 July 2025"), "--date", "not a date"),
-    (dict(injured=5, date_published="2025-05-01"), "--date", "before the last month"),
+    (dict(injured=5, date_published="2025-05-01"), "--date", "not after the end of the period 2025-H1"),
     (dict(injured=5, quote="  "), "--quote", "required"),
     (dict(injured=5, publisher=""), "--publisher", "required"),
     (dict(injured=5, language="Russian"), "--language", "language"),
@@ -189,6 +190,145 @@ def test_invalid_data_directory_is_refused_up_front(data_copy):
     (data_copy / "events.csv").write_bytes(b"")
     with pytest.raises(ReleaseError, match="do not validate now.*events.csv.*is empty"):
         add_release("2025-H1", injured=612, data_dir=data_copy, **SOURCE)
+
+
+
+# ------------------------------------------------------------------ refused: impossible combinations (issue 15)
+# Each rule: (period, figures accepted, figures refused, strings the refusal must name). The accepted figures sit at
+# or near the rule's boundary; the refused ones cross it. "recorded" cases test against figures already in data/
+# (2025-Q1: 293 injured (F211), 40 deaths, six regions adding up to 145, Karaganda 31; 2024: 1,408 injured (F85),
+# regions adding up to 703, shares gmk 18.3 and construction 10.1; 2015-H1: 839 injured, no deaths; 2020-H1: 86
+# deaths, no injured).
+DATES = {"2025-H1": "2025-07-20", "2025-Q1": "2025-04-20", "2024": "2025-02-01", "2015-H1": "2015-07-20",
+         "2020-H1": "2020-07-20"}
+
+
+def _check_rule(period, good, bad, names, data_dir):
+    """The good figures pass (dry run); the bad ones are refused, dry run or not, with one line of kind 'invalid'
+    naming every string in ``names``; the data directory is left byte for byte as it was."""
+    before = _snapshot(data_dir)
+    source = dict(SOURCE, date_published=DATES.get(period, SOURCE["date_published"]))
+    plan = add_release(period, data_dir=data_dir, dry_run=True, **{**source, **good})
+    assert plan.rows and not plan.written
+    for dry_run in (True, False):
+        with pytest.raises(ReleaseError) as exc:
+            add_release(period, data_dir=data_dir, dry_run=dry_run, **{**source, **bad})
+        msg = str(exc.value)
+        assert exc.value.kind == "invalid" and "\n" not in msg, msg
+        assert all(n in msg for n in names), (names, msg)
+    assert _snapshot(data_dir) == before
+
+
+DEATHS_ABOVE_INJURED = [
+    ("2025-H1", dict(injured=10, deaths=10), dict(injured=10, deaths=20),
+     ["--deaths 20 exceeds --injured 10", "the injured include the fatal"]),
+    ("2015-H1", dict(deaths=50), dict(deaths=900), ["--deaths 900 exceeds", "injured 839", "national_ytd.csv line 2"]),
+    ("2020-H1", dict(injured=86), dict(injured=85), ["--injured 85 is below", "fatal 86", "national_ytd.csv line"]),
+]
+
+
+@pytest.mark.parametrize("period,good,bad,names", DEATHS_ABOVE_INJURED,
+                         ids=["release", "recorded-injured", "recorded-deaths"])
+def test_deaths_above_the_injured_are_refused(period, good, bad, names, pristine):
+    _check_rule(period, good, bad, names, pristine)
+
+
+REGION_ABOVE_NATIONAL = [
+    ("2025-H1", dict(injured=58, regions=["Karaganda=58"]), dict(injured=10, regions=["Karaganda=58"]),
+     ["--region Karaganda=58 exceeds --injured 10"]),
+    ("2025-H1", dict(deaths=3, region_deaths=["Qaraganda=3"]), dict(deaths=2, region_deaths=["Qaraganda=3"]),
+     ["--region-deaths Qaraganda=3 exceeds --deaths 2"]),
+    ("2025-Q1", dict(regions=["Abai=100"]), dict(regions=["Abai=294"]),
+     ["--region Abai=294 exceeds", "injured 293", "national_ytd.csv line", "F211"]),
+    ("2025-Q1", dict(region_deaths=["Abai=40"]), dict(region_deaths=["Abai=41"]),
+     ["--region-deaths Abai=41 exceeds", "fatal 40", "national_ytd.csv line", "F212"]),
+]
+
+
+@pytest.mark.parametrize("period,good,bad,names", REGION_ABOVE_NATIONAL,
+                         ids=["injured", "deaths", "recorded-injured", "recorded-deaths"])
+def test_a_region_above_the_national_total_is_refused(period, good, bad, names, pristine):
+    _check_rule(period, good, bad, names, pristine)
+
+
+REGIONS_ADD_UP = [
+    ("2025-H1", dict(injured=12, regions=["Karaganda=6", "Almaty city=6"]),
+     dict(injured=11, regions=["Karaganda=6", "Almaty city=6"]),
+     ["--region Almaty city=6", "--region Karaganda=6", "add up to 12", "above --injured 11"]),
+    ("2025-H1", dict(deaths=6, region_deaths=["Karaganda=3", "Abai=3"]),
+     dict(deaths=5, region_deaths=["Karaganda=3", "Abai=3"]),
+     ["--region-deaths Abai=3", "--region-deaths Karaganda=3", "add up to 6", "above --deaths 5"]),
+    ("2025-Q1", dict(regions=["Abai=148"]), dict(regions=["Abai=149"]),
+     ["--region Abai=149 and 6 regions recorded for 2025-Q1 (145)", "add up to 294", "national_ytd.csv line"]),
+    ("2024", dict(regions=["Atyrau=705"]), dict(regions=["Atyrau=706"]),
+     ["--region Atyrau=706 and 6 regions recorded for 2024 (703)", "add up to 1409", "injured 1408",
+      "national_annual.csv line"]),
+]
+
+
+@pytest.mark.parametrize("period,good,bad,names", REGIONS_ADD_UP,
+                         ids=["injured", "deaths", "recorded-ytd", "recorded-annual"])
+def test_regions_adding_up_above_the_national_total_are_refused(period, good, bad, names, pristine):
+    _check_rule(period, good, bad, names, pristine)
+
+
+REGION_DEATHS_ABOVE_INJURED = [
+    ("2025-H1", dict(regions=["Karaganda=3"], region_deaths=["Qaraganda=3"]),
+     dict(regions=["Karaganda=3"], region_deaths=["Qaraganda=4"]),
+     ["--region-deaths Qaraganda=4 exceeds --region Karaganda=3", "the injured include the fatal"]),
+    ("2025-Q1", dict(region_deaths=["Karaganda=31"]), dict(region_deaths=["Karaganda=32"]),
+     ["--region-deaths Karaganda=32 exceeds", "Karaganda injured 31", "regional.csv line"]),
+]
+
+
+@pytest.mark.parametrize("period,good,bad,names", REGION_DEATHS_ABOVE_INJURED, ids=["release", "recorded"])
+def test_region_deaths_above_its_injured_are_refused(period, good, bad, names, pristine):
+    _check_rule(period, good, bad, names, pristine)
+
+
+SHARES_ABOVE_100 = [  # tolerance: half a unit of each share's last published decimal
+    ("2025-H1", dict(sector_shares={"gmk": "60", "construction": "41"}),  # 101 <= 100 + 2 x 0.5
+     dict(sector_shares={"gmk": "60", "construction": "42"}),
+     ["--sector-share construction=42", "--sector-share gmk=60", "add up to 102", "100% (+1.0 for rounding)"]),
+    ("2025-H1", dict(sector_shares={"gmk": "60.4", "construction": "39.7"}),  # 100.1 <= 100 + 2 x 0.05
+     dict(sector_shares={"gmk": "60.4", "construction": "39.8"}),
+     ["--sector-share construction=39.8", "--sector-share gmk=60.4", "add up to 100.2", "+0.10 for rounding"]),
+    ("2024", dict(sector_shares={"fuel_energy": "71.6"}), dict(sector_shares={"fuel_energy": "71.8"}),
+     ["--sector-share fuel_energy=71.8 and 2 sector shares recorded for 2024 (28.4)", "add up to 100.2"]),
+]
+
+
+@pytest.mark.parametrize("period,good,bad,names", SHARES_ABOVE_100, ids=["whole", "one-decimal", "recorded"])
+def test_sector_shares_above_100_percent_are_refused(period, good, bad, names, pristine):
+    _check_rule(period, good, bad, names, pristine)
+
+
+SECTOR_COUNT_ABOVE_NATIONAL = [
+    ("2025-H1", dict(injured=10, sector_counts={"gmk": 10}), dict(injured=10, sector_counts={"gmk": 11}),
+     ["--sector-count gmk=11 exceeds --injured 10"]),
+    ("2025-Q1", dict(sector_counts={"gmk": 293}), dict(sector_counts={"gmk": 294}),
+     ["--sector-count gmk=294 exceeds", "injured 293", "national_ytd.csv line", "F211"]),
+]
+
+
+@pytest.mark.parametrize("period,good,bad,names", SECTOR_COUNT_ABOVE_NATIONAL, ids=["release", "recorded"])
+def test_a_sector_count_above_the_national_total_is_refused(period, good, bad, names, pristine):
+    _check_rule(period, good, bad, names, pristine)
+
+
+_TODAY = date.today()
+PUBLICATION_DATES = [
+    ("2025-H1", "2025-07-01", "2025-06-30", ["--date 2025-06-30", "end of the period 2025-H1 (2025-06-30)"]),
+    ("2025-Q1", "2025-04-01", "2025-03-31", ["--date 2025-03-31", "2025-Q1 (2025-03-31)"]),
+    ("2025", "2026-01-01", "2025-12-31", ["--date 2025-12-31", "2025 (2025-12-31)"]),
+    ("2025-H1", _TODAY.isoformat(), (_TODAY + timedelta(days=1)).isoformat(), ["--date", "in the future"]),
+]
+
+
+@pytest.mark.parametrize("period,good,bad,names", PUBLICATION_DATES, ids=["H1", "Q1", "annual", "future"])
+def test_a_publication_date_outside_the_possible_range_is_refused(period, good, bad, names, pristine):
+    figures = dict(injured=50) if period != "2025-Q1" else dict(regions=["Abai=5"])
+    _check_rule(period, dict(figures, date_published=good), dict(figures, date_published=bad), names, pristine)
 
 
 # ------------------------------------------------------------------ dry run and all-or-nothing

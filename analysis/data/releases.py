@@ -5,7 +5,11 @@ and published percent changes, its regional counts and sector shares, and the so
 publisher, publication date, exact quote). :func:`add_release`:
 
 1. validates the figures with the same schemas as the loaders (:mod:`analysis.data.schemas`): the new rows are
-   appended to a temporary copy of the data directory and the whole copy is loaded;
+   appended to a temporary copy of the data directory and the whole copy is loaded; and across fields, with each
+   other and with the preferred figures already recorded for the period: deaths not above the injured (nationally
+   and per region), no region or sector above the national total, the regions not adding up to more than it, sector
+   shares not adding up to more than 100% beyond rounding, a publication date after the period and not in the
+   future;
 2. refuses a figure already present (same key, same value: "exists", naming file and line) and a conflicting one
    (same key, other value: naming the existing row and its source) unless ``conflict_note`` records it as a
    documented conflict (the new row is then not preferred);
@@ -22,6 +26,7 @@ bulletin and go through ``scripts/curate_ledger.py``.
 from __future__ import annotations
 
 import argparse
+import calendar
 import csv
 import io
 import re
@@ -31,6 +36,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -269,8 +275,8 @@ def add_release(period, *, url: str, publisher: str, date_published: str, quote:
         '2025-Q1', '2025-H1', '2025-01..06' (read as 2025-H1), '2025-01..07', '2025'. Ministry figures are
         cumulative from January, so '2025-Q2'..'Q4' are refused.
     url, publisher, date_published, quote : str
-        The source: address, who published it, publication date (YYYY-MM-DD) and the exact quote stating the
-        figures (line breaks become spaces).
+        The source: address, who published it, publication date (YYYY-MM-DD: after the last day of the period,
+        not after today) and the exact quote stating the figures (line breaks become spaces).
     injured, deaths : int or str, optional
         National counts (injured includes fatal, as the Ministry publishes them).
     injured_change, deaths_change, injured_change_5y : float or str, optional
@@ -299,8 +305,9 @@ def add_release(period, *, url: str, publisher: str, date_published: str, quote:
     Raises
     ------
     ReleaseError
-        One line: an invalid value (naming the option), a figure that exists or conflicts (naming the file, the line
-        and the existing row's source). Nothing is written.
+        One line: an invalid value or an impossible combination of figures (naming the options, and the file and
+        line of a recorded figure it contradicts), a figure that exists or conflicts (naming the file, the line and
+        the existing row's source). Nothing is written.
     """
     data_dir = Path(data_dir).resolve()
     try:
@@ -316,8 +323,13 @@ def add_release(period, *, url: str, publisher: str, date_published: str, quote:
         when = date.fromisoformat(published)
     except ValueError:
         raise ReleaseError(f"--date: {published!r} is not a date like 2025-04-15") from None
-    if when < date(year, last, 1):
-        raise ReleaseError(f"--date {published}: before the last month of the period {period}")
+    end = date(year, last, calendar.monthrange(year, last)[1])
+    if when <= end:
+        raise ReleaseError(f"--date {published}: not after the end of the period {period} ({end:%Y-%m-%d}); a release "
+                           "is published once the months it reports are over")
+    today = date.today()
+    if when > today:
+        raise ReleaseError(f"--date {published}: in the future (today is {today:%Y-%m-%d})")
     quote = " ".join(str(quote).split())
     publisher = " ".join(str(publisher).split())
     if not quote or not publisher:
@@ -341,6 +353,7 @@ def add_release(period, *, url: str, publisher: str, date_published: str, quote:
     source_row = {"source_id": source_id, "publisher": publisher, "url": str(url).strip(), "quote": quote,
                   "language": language or detect_language(quote), "published": published}
     _validate_rows([("sources", source_row, "the source")] + rows, loaded, data_dir)
+    _check_consistency(period, rows, data_dir)
 
     for file, row, origin in rows:
         same = _existing(file, row, data_dir)
@@ -418,6 +431,98 @@ def _validate_rows(rows: list[tuple[str, dict, str]], loaded: dict, data_dir: Pa
             loaders.validate_text(file, text.encode("utf-8"), label, refs)
         except DataError as exc:
             raise _refusal(exc, {(file, ln): o for ln, (_, o) in zip(lines, items)}, data_dir) from None
+
+
+@dataclass(frozen=True)
+class _Figure:
+    """One count or share of the release's period: its value, how messages name it, and whether the release gives
+    it (else it is a preferred Ministry row already in the data)."""
+
+    value: Decimal
+    name: str
+    new: bool
+
+
+def _recorded(file: str, period: str, data_dir: Path) -> list[tuple[dict, str, str]]:
+    """(row, value as written, where) of each preferred Ministry row of ``file`` for ``period`` already recorded."""
+    path = data_dir / f"{file}.csv"
+    label = loaders.label_for(path)
+    table, lines = loaders.table_lines(file, data_dir)
+    header, raw, raw_lines = loaders.parse_csv(loaders.decode(path.read_bytes(), label), label)
+    col = loaders.value_column(FILES[file])
+    text = {ln: r[header.index(col)] for r, ln in zip(raw, raw_lines)}
+    sel = (table["system"] == SYSTEM) & table["preferred"]
+    sel &= (table["year"] == int(period)) if file == "national_annual" else (table["period"] == period)
+    return [(table.iloc[i].to_dict(), text[lines[i]], f"{label} line {lines[i]}, source {table['source_id'].iloc[i]}")
+            for i in sel.to_numpy().nonzero()[0]]
+
+
+def _figures(period: str, rows: list[tuple[str, dict, str]], data_dir: Path) -> dict[tuple, _Figure]:
+    """The period's national, regional and sectoral Ministry figures keyed by (file, measure[, subject]): the
+    release's own, and the preferred recorded ones it does not restate."""
+    nat_file = "national_annual" if len(period) == 4 else "national_ytd"
+    subject = {"regional": "region", "sectoral": "sector"}
+
+    def key(file, row):
+        f = "national" if file.startswith("national") else file
+        return (f, row["measure"]) + ((row[subject[f]],) if f in subject else ())
+
+    out: dict[tuple, _Figure] = {}
+    for file in (nat_file, "regional", "sectoral"):
+        for row, text, where in _recorded(file, period, data_dir):
+            what = row.get("region") or row.get("sector") or "national"
+            out[key(file, row)] = _Figure(Decimal(text), f"the {what} {row['measure']} {text} recorded for {period} "
+                                                         f"({where})", False)
+    for file, row, origin in rows:
+        out[key(file, row)] = _Figure(Decimal(row["value"]), origin, True)
+    return out
+
+
+def _check_consistency(period: str, rows: list[tuple[str, dict, str]], data_dir: Path) -> None:
+    """Refuse impossible combinations of the release's figures, with each other and with the preferred figures
+    already recorded for the period: deaths above the injured (nationally or in a region), a region or a sector
+    above the national total, the regions adding up to more than the national total, sector shares adding up to
+    more than 100% beyond rounding (half a unit of each share's last published decimal). One line naming the
+    options (and any recorded row) involved; a combination of recorded figures alone is not the release's fault."""
+    fig = _figures(period, rows, data_dir)
+
+    def refuse(message: str, why: str) -> None:
+        raise ReleaseError(f"{message}: {why}" if message.endswith(")") else f"{message} ({why})")
+
+    def above(a: _Figure | None, b: _Figure | None, why: str) -> None:
+        if a is not None and b is not None and (a.new or b.new) and a.value > b.value:
+            refuse(f"{a.name} exceeds {b.name}" if a.new else f"{b.name} is below {a.name}", why)
+
+    def sum_above(parts: list[_Figure], limit: Decimal, limit_name: str, limit_new: bool, what: str, why: str) -> None:
+        total = sum((f.value for f in parts), Decimal(0))
+        if len(parts) < 2 or not (limit_new or any(f.new for f in parts)) or total <= limit:
+            return
+        named = ", ".join(f.name for f in parts if f.new)
+        old = [f.value for f in parts if not f.new]
+        if not named:  # the release's total is below what is recorded
+            refuse(f"{limit_name} is below the {len(old)} {what}s recorded for {period}, which add up to {total}", why)
+        if old:
+            named += f" and {len(old)} {what}{'s' if len(old) > 1 else ''} recorded for {period} ({sum(old)})"
+        refuse(f"{named} add up to {total}, above {limit_name}", why)
+
+    injured, fatal = fig.get(("national", "injured")), fig.get(("national", "fatal"))
+    above(fatal, injured, "the injured include the fatal")
+    for measure, national in (("injured", injured), ("fatal", fatal)):
+        regions = [f for k, f in sorted(fig.items()) if k[:2] == ("regional", measure)]
+        for f in regions:
+            above(f, national, "a region's count is part of the national total")
+        if national is not None:
+            sum_above(regions, national.value, national.name, national.new, "region",
+                      "the regions are parts of the national total")
+    for (file, measure, *subject), f in sorted(fig.items()):
+        if (file, measure) == ("regional", "fatal"):
+            above(f, fig.get(("regional", "injured", *subject)), "the injured include the fatal")
+        if (file, measure) == ("sectoral", "injured"):
+            above(f, injured, "a sector's count is part of the national total")
+    shares = [f for k, f in sorted(fig.items()) if k[:2] == ("sectoral", "share_pct")]
+    rounding = sum((Decimal(5).scaleb(f.value.as_tuple().exponent - 1) for f in shares), Decimal(0))
+    sum_above(shares, 100 + rounding, f"100% (+{rounding} for rounding)", False, "sector share",
+              "shares of the national injured")
 
 
 def _validate_copy(data_dir: Path, new_texts: dict[Path, str], origins: dict[tuple[str, int], str]) -> None:
