@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.rates import power_poisson_ratio_2indep
 
+from analysis.stats import power
 from analysis.stats.compare import exact_pvalue, score_pvalue
 from analysis.stats.power import minimum_detectable_ratio, minlike_pvalues, normal_power, power_ratio
 
@@ -158,3 +159,17 @@ def test_minimum_detectable_change_under_the_estimated_dispersion():
     assert normal_power(est.estimate, 352, phi=1.9183304903299645, df=8) == pytest.approx(0.8, abs=1e-6)
     assert est.df == 8 and "noncentral-t" in est.method and "8 df" in est.verdict
     assert minimum_detectable_ratio(352, df=8).method == est.method  # φ = 1 but estimated: no exact shortcut
+
+
+def test_large_baselines_use_the_normal_approximation_close_to_exact_power():
+    """Above EXACT_MAX_BASELINE the exact sum over n would take seconds to minutes (a claim of 30,000 injuries ran
+    for minutes); the normal approximation replaces it there, and at the switch it is within 0.7 points of exact."""
+    mu = power.EXACT_MAX_BASELINE
+    exact = power._exact_power_fn(mu, 1.0, 0.05)
+    worst = max(abs(exact(r) - power.normal_power(r, mu, 1.0, 0.05)) for r in np.linspace(0.85, 0.99, 8))
+    assert worst < 0.007
+    big = power.minimum_detectable_ratio(300_000)
+    assert big.method.startswith(power.NORMAL_POWER) and "2,000" in big.method
+    assert big.pct_change == pytest.approx(100 * (power.minimum_detectable_ratio(300_000, phi=1.0 + 1e-12).estimate
+                                                  - 1), abs=1e-3)
+    assert power.minimum_detectable_ratio(1500).method == power.EXACT_POWER

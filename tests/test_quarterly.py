@@ -2,6 +2,7 @@
 parameter declaration, and the claim checker that runs it."""
 
 import json
+import re
 
 import numpy as np
 import papermill as pm
@@ -246,3 +247,17 @@ def test_seasonal_view_uses_the_year_to_date_model_without_the_two_years_compare
     assert r.seasonal.typical_share == pytest.approx(share.estimate, rel=1e-9)
     assert r.seasonal.previous_share == pytest.approx(352 / 1408)
     assert r.seasonal.p_value_vs_expected == pytest.approx(stats.poisson.cdf(293, share.estimate * 1408) * 2, rel=0.2)
+
+
+@pytest.mark.parametrize("args", [
+    ["quarterly", "--current", "9999999", "--change-pct", "-16.8", "--period", "2025-Q1"],
+    ["quarterly", "--current", "293", "--change-pct", "-99.9", "--period", "2025-Q1"],  # earlier count ~293,000
+    ["ytd", "--year", "2025", "--months", "3", "--count", "1000000", "--change-pct", "-16.8"],
+])
+def test_counts_at_the_documented_bound_answer_at_once(args, tmp_path):
+    """Issue 13: every count the checker accepts (up to 10^7) gets an answer in about a second, without the
+    memory of a grid over the count (exact power switches to the normal approximation above a baseline of 2,000;
+    the year-to-date milestones refine by bisection)."""
+    code, out, err = run_claims(*args, "--out", str(tmp_path))
+    assert code == 0, err
+    assert re.match(r"^\[(supported|fragile|not supported|inconsistent|descriptive)\] ", out), out

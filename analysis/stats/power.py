@@ -29,9 +29,13 @@ from analysis.core.fmt import fmt_number, fmt_percent
 from analysis.core.results import Result
 
 EXACT_POWER = "exact power of the exact conditional binomial test (sum over n)"
-NORMAL_POWER = "normal approximation to the quasi-Poisson score test (variance φ·μ)"
 T_POWER = "noncentral-t approximation to the quasi-Poisson score test with φ estimated (variance φ·μ, t reference)"
 _TAIL = 1e-12
+# Above this expected baseline count the exact power (a sum over every total n, each with its own rejection region)
+# costs seconds to minutes, while the normal approximation is within 0.7 percentage points of it from 2,000
+# on (``tests/test_power.py``): there the normal approximation is used and named.
+EXACT_MAX_BASELINE = 2000.0
+NORMAL_POWER = "normal approximation to the quasi-Poisson score test (variance φ·μ)"
 
 
 def minlike_pvalues(n: int, p0: float) -> np.ndarray:
@@ -57,7 +61,10 @@ def _rejection_bounds(n: int, p0: float, alpha: float) -> tuple[int, int]:
 
 
 def _exact_power_fn(mu0: float, e: float, alpha: float):
-    """Return R -> exact power at baseline mean mu0, caching rejection bounds per n (no state beyond the call)."""
+    """Return R -> exact power at baseline mean mu0, caching rejection bounds per n (no state beyond the call);
+    above :data:`EXACT_MAX_BASELINE` the normal approximation (φ = 1) instead."""
+    if mu0 > EXACT_MAX_BASELINE:
+        return lambda ratio: normal_power(ratio, mu0, e, alpha)
     p0 = e / (1 + e)
     cache: dict[int, tuple[int, int]] = {}
 
@@ -77,6 +84,11 @@ def _exact_power_fn(mu0: float, e: float, alpha: float):
         return float(np.sum(stats.poisson.pmf(ns, mu) * cond))
 
     return power
+
+
+def _exact_method(mu0: float) -> str:
+    return EXACT_POWER if mu0 <= EXACT_MAX_BASELINE else (
+        f"{NORMAL_POWER}, φ = 1 (baseline above {EXACT_MAX_BASELINE:,.0f}: normal within 0.7 points of exact power there)")
 
 
 def normal_power(ratio, baseline, exposure_ratio=1.0, alpha=0.05, phi=1.0, df=None) -> float:
@@ -143,7 +155,7 @@ def power_ratio(ratio, baseline, exposure_ratio=1.0, alpha=0.05, phi=1.0) -> Pow
     f = validate.positive("phi", phi)
     pn = normal_power(r, mu0, e, a, f)
     if f == 1:
-        pw, method = _exact_power_fn(mu0, e, a)(r), EXACT_POWER
+        pw, method = _exact_power_fn(mu0, e, a)(r), _exact_method(mu0)
         assume = "Poisson counts in both periods; expected baseline count known"
     else:
         pw, method = pn, NORMAL_POWER
@@ -226,7 +238,7 @@ def minimum_detectable_ratio(
     if df is not None:
         df = validate.positive_int("df", df)
     if f == 1 and df is None:
-        pw, method = _exact_power_fn(mu0, e, a), EXACT_POWER
+        pw, method = _exact_power_fn(mu0, e, a), _exact_method(mu0)
     else:
 
         def pw(r):

@@ -266,6 +266,19 @@ def _decisive(fit, p: Params, previous_target: float | None, point_at: dict) -> 
         hit = pi.loc[inside(pi), "ytd_count"]
         return None if hit.empty else int(hit.max() if last else hit.min())
 
+    def refine(c, step, inside, last):
+        """The exact edge within one step of the coarse one: every count for small steps, else by bisection
+        (the interval moves with the count; a full grid of a large count's step would hold tens of thousands)."""
+        if step <= 100:
+            return edge(intervals(np.arange(max(0, c - step), c + step + 1)), inside, last)
+        lo, hi = (c, c + step) if last else (max(0, c - step), c)  # inside(c) holds
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            ok = bool(inside(intervals(np.array([mid]))).iloc[0])
+            lo, hi = ((mid, hi) if ok else (lo, mid)) if last else ((lo, mid) if ok else (mid, hi))
+        ends = intervals(np.array([lo, hi]))
+        return edge(ends, inside, last)
+
     out = []
     for m2 in (k for k in MILESTONES if p.months < k < p.target_months):
         centre = point_at[m2]
@@ -274,9 +287,8 @@ def _decisive(fit, p: Params, previous_target: float | None, point_at: dict) -> 
         found = {}
         for key, inside, last in (("below_if_at_most", lambda d: d["upper"] < previous_target, True),
                                   ("above_if_at_least", lambda d: d["lower"] > previous_target, False)):
-            c = edge(coarse, inside, last)  # the coarse edge, then every count within one step of it
-            found[key] = None if c is None else edge(intervals(np.arange(max(0, c - step), c + step + 1)), inside,
-                                                      last)
+            c = edge(coarse, inside, last)  # the coarse edge, then the exact one near it
+            found[key] = None if c is None else refine(c, step, inside, last)
         out.append({"months": m2, **found})
     return out
 
