@@ -751,3 +751,21 @@ def test_footer_dirty_flag_ignores_notebook_outputs_and_runs_no_git_filter(tmp_p
     (tmp_path / "notebooks" / "reports.toml").write_text("")
     (tmp_path / "analysis" / "m.py").write_text("x = 2\n")
     assert provenance.collect(tmp_path, tmp_path / "analysis")["dirty"] is True
+
+
+def test_an_output_changed_outside_the_build_is_rebuilt_not_shown(tmp_path):
+    """Issue 13: the index shows only what the build produced. A results JSON edited by hand (or written by an
+    ad-hoc run of an older version) no longer counts as up to date: the report is rebuilt and the edit is gone."""
+    nbs, out = tmp_path / "nbs", tmp_path / "out"
+    write_notebook(nbs / "01_a.ipynb")
+    assert run_cli(nbs, out).returncode == 0
+    results = out / "results" / "01_a.json"
+    payload = json.loads(results.read_text())
+    payload["verdict"] = "AD-HOC verdict the build never produced"
+    results.write_text(json.dumps(payload))
+    dry = run_cli(nbs, out, "--dry-run")
+    assert "would build  01_a" in dry.stdout and "changed since the build wrote them" in dry.stdout, dry.stdout
+    again = run_cli(nbs, out)
+    assert "1 built" in again.stdout, again.stdout
+    assert "AD-HOC" not in results.read_text() and "AD-HOC" not in (out / "index.html").read_text()
+    assert "0 built" in run_cli(nbs, out).stdout

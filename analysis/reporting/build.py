@@ -349,14 +349,24 @@ def read_json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def _output_digests(layout: Layout, name: str) -> dict[str, str | None]:
+    """SHA-256 of each output of a report (None when missing): what the build wrote, so that a file changed by
+    anything else (an ad-hoc run, a hand edit) is rebuilt rather than shown in the index."""
+    out = {}
+    for path in layout.outputs(name):
+        try:
+            out[_rel(path)] = file_digest(path)
+        except OSError:
+            out[_rel(path)] = None
+    return out
+
+
 def is_up_to_date(layout: Layout, job: Job, key: str) -> bool:
     rec = read_json(layout.record(job.name))
-    return (
-        rec is not None
-        and rec.get("status") == "ok"
-        and rec.get("key") == key
-        and all(p.exists() for p in layout.outputs(job.name))
-    )
+    if rec is None or rec.get("status") != "ok" or rec.get("key") != key:
+        return False
+    now = _output_digests(layout, job.name)
+    return None not in now.values() and rec.get("outputs") == now
 
 
 def _write_json(path: Path, obj) -> None:
@@ -408,6 +418,7 @@ def record_result(layout: Layout, job: Job, key: str, inputs: dict, result) -> d
         "last_ok": prev.get("last_ok"),
     }
     if result.status == "ok":
+        rec["outputs"] = _output_digests(layout, job.name)
         rec["thumbnail"] = getattr(result, "thumbnail", None)
         rec["thumbnail_alt"] = getattr(result, "thumbnail_alt", None)
         rec["last_ok"] = {"key": key, "finished": rec["finished"], "seconds": result.seconds}
@@ -965,7 +976,7 @@ def build(
         todo, fresh, _ = plan()
         for job, _, job_in in todo:
             rec = read_json(layout.record(job.name)) or {}
-            why = "forced" if force else ", ".join(changed_inputs(rec.get("inputs"), job_in)[:5]) or "outputs missing"
+            why = "forced" if force else ", ".join(changed_inputs(rec.get("inputs"), job_in)[:5]) or "outputs missing or changed since the build wrote them"
             if not force and rec.get("status") == "failed" and rec.get("key") == inputs_key(job_in):
                 why = "last run failed"
             say(f"would build  {job.name}  ({_rel(job.notebook)}; {why})")
