@@ -50,7 +50,8 @@ _VIEWS = {"count": "people injured (count)", "rate_lfs": "rate per 1,000 hired e
 class Params(_Params):
     """Parameters of the five-year-trend study (the notebook's ``parameters`` cell mirrors this)."""
 
-    end_year: int = param(2024, "last year of the claim's window", check=validate.positive_int)
+    end_year: int = param(2024, "last year of the claim's window", check=validate.positive_int,
+                          cli_required=True)  # the claim checker names the window; no silent 2020-2024
     years: int = param(5, "window length in calendar years, endpoints included (2020 to 2024 for the default)",
                        check=validate.positive_int)
     reported_change_pct: float = param(-6.3, "the published change over the window, in percent",
