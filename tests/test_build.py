@@ -769,3 +769,102 @@ def test_an_output_changed_outside_the_build_is_rebuilt_not_shown(tmp_path):
     assert "1 built" in again.stdout, again.stdout
     assert "AD-HOC" not in results.read_text() and "AD-HOC" not in (out / "index.html").read_text()
     assert "0 built" in run_cli(nbs, out).stdout
+
+
+# ------------------------------------------------------------------------------------ reviewer-facing words (#14)
+
+
+def test_data_codes_read_as_words_in_html_tables_only():
+    import pandas as pd
+
+    df = pd.DataFrame({
+        "period": ["2018", "2019", "2019", "2019", "2019"],
+        "system": ["ministry", "ministry", "bns", "bns", "ministry"],
+        "measure": ["fatal", "fatal_pct_change_yoy", "victims", "victims_per_shift_2", "rate_per_1000"],
+        "value": [220.0, -17.6, 2111.0, 3.5, 2.25],
+        "source_id": ["F1", "F2", "F3", "F4", "F5"],
+        "note": ["fatal", "kept_as_written", "<b>x</b>", "", "injured_pct_change_5y"],
+    })
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", tables.html_table(df))][1:]
+    assert [c[1] for c in cells] == ["Ministry", "Ministry", "BNS", "BNS", "Ministry"]
+    assert [c[2] for c in cells] == ["deaths", "deaths: % change on a year earlier", "victims (BNS)",
+                                     "victims per shift 2", "injury rate per 1,000 workers"]
+    # a column of values of different measures: each as published, whole numbers never as '220.0'
+    assert [c[3] for c in cells] == ["220", "-17.6", "2,111", "3.5", "2.25"]
+    # a known code reads as words in any text column; an unknown snake_case value outside a code column stays
+    assert [c[5] for c in cells] == ["deaths", "kept_as_written", "&lt;b&gt;x&lt;/b&gt;", "",
+                                     "injured: % change over five years"]
+    assert tables.plain_value("fatal_change_abs_yoy") == "deaths: change on a year earlier"
+    assert tables.plain_value("hired_employees") == "hired employees" and tables.plain_value(3) == 3
+    # every code in the data files' measure/system/metric columns has its words
+    import csv
+
+    for stem, col in [("national_annual", "measure"), ("national_annual", "system"), ("national_ytd", "measure"),
+                      ("regional", "measure"), ("sectoral", "measure"), ("workforce", "measure"),
+                      ("international", "metric")]:
+        with open(ROOT / "data" / f"{stem}.csv", encoding="utf-8") as fh:
+            codes = {row[col] for row in csv.DictReader(fh)} - {"definition", "city", "region"}
+        missing = sorted(c for c in codes if c not in tables.VALUE_WORDS)
+        assert not missing, f"data/{stem}.csv {col}: codes without words in tables.VALUE_WORDS: {missing}"
+
+
+def test_published_csv_keeps_the_codes(tmp_path):
+    import pandas as pd
+
+    from analysis.core.study import table_payload
+
+    df = pd.DataFrame({"system": ["bns"], "measure": ["fatal_pct_change_yoy"], "value": [-17.6]})
+    render.write_tables(tmp_path, "r", {"tables": {"sources": table_payload(df)}})
+    assert (tmp_path / "r" / "sources.csv").read_text(encoding="utf-8").splitlines() == [
+        "system,measure,value", "bns,fatal_pct_change_yoy,-17.6"]
+
+
+def test_booleans_read_yes_or_no_and_missing_stays_blank():
+    import numpy as np
+    import pandas as pd
+
+    df = pd.DataFrame({
+        "numpy bools": [np.True_, np.False_, None],  # object column of NumPy 2 booleans (type name 'bool')
+        "python bools": [True, False, None],
+        "nullable": pd.array([True, False, None], dtype="boolean"),
+        "mixed": ["text", False, True],
+    })
+    assert tables.column_kind("numpy bools", df["numpy bools"].tolist()) == "bool"
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", tables.html_table(df))][1:]
+    assert cells == [["yes", "yes", "yes", "text"], ["no", "no", "no", "no"], ["", "", "", "yes"]]
+    assert tables.format_cell([1465, 1467], "text") == "1,465; 1,467"
+    assert tables.format_cell([2019, 2020], "text", years=True) == "2019, 2020"
+
+
+def test_variant_banner_and_index_parameters_in_plain_words():
+    from analysis.reporting import index
+
+    params = {"current_count": 1430, "reported_change_pct": -17.6, "previous_count": 220.0, "period": "2019",
+              "measure": "fatal", "label": "<b>x</b>"}
+    text = ("A variant of report 02 (“Is a reported change between two periods real?”) with: current count 1,430; "
+            "reported change -17.6%; previous count 220; period 2019; measure deaths; label &lt;b&gt;x&lt;/b&gt;.")
+    assert render._banner("02_quarterly_change_v", ROOT / "notebooks" / "02_quarterly_change.ipynb", params) == text
+    assert render._banner("x", Path("nbs/fixture.ipynb"), {}) == 'A variant of the report “fixture” with its default parameters.'
+    assert render._banner("fixture", Path("nbs/fixture.ipynb"), {}) == ""
+    html = index._params_html(params)
+    assert "<summary>6 parameters changed</summary>" in html
+    assert "current count 1,430<br>reported change -17.6%<br>" in html and "&lt;b&gt;x&lt;/b&gt;" in html
+    assert "_" not in re.sub(r"<[^>]+>", "", html) and "220.0" not in html
+    assert "<summary>1 parameter changed</summary>" in index._params_html({"start_year": 2015})
+    assert tables.plain_parameter("years", [2019, 2020]) == "years 2019, 2020"
+    assert tables.plain_parameter("exact", True) == "exact yes"
+
+
+def test_index_counts_have_proper_plurals():
+    from analysis.core.fmt import fmt_counted
+    from analysis.reporting import index
+    from analysis.studies import registry
+
+    assert [fmt_counted(n, "report") for n in (0, 1, 11, 1408)] == ["0 reports", "1 report", "11 reports",
+                                                                    "1,408 reports"]
+    assert fmt_counted(2, "person", "people") == "2 people"
+    page = index.render(ROOT / "reports", [], registry)
+    assert "0 reports and 0 checked claims: nothing built." in page and "(s)" not in page
+    for module in (index, render, tables):
+        source = Path(module.__file__).read_text(encoding="utf-8")
+        assert not re.search(r"\w\(s\)", source.replace("http(s)", "")), f"{module.__name__}: a placeholder plural"

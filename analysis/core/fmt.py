@@ -155,3 +155,10 @@ def fmt_estimate(e) -> str:
         p = fmt_pvalue(e.p_value)
         text += f", p {p}" if p.startswith("<") else f", p = {p}"
     return text
+
+
+def fmt_counted(n, singular: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number, never 'report(s)': '1 report', '0 reports', '1,408 people'
+    (``plural`` defaults to ``singular`` + 's')."""
+    word = singular if n == 1 else (plural if plural is not None else singular + "s")
+    return f"{fmt_count(n)} {word}"

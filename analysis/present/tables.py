@@ -77,15 +77,20 @@ _HEADER_WORDS = {
 _WORD = re.compile(r"[A-Za-z0-9.]+|[^A-Za-z0-9.]+")
 
 
-def plain_header(name: Any) -> str:
-    """A column header for readers: snake_case names spelled out ('p_above_holm [population]' -> 'p above Holm
-    [population]', 'change_pct' -> 'Change %', 'eb estimate' -> 'EB estimate'), in sentence case."""
+def plain_words(name: Any) -> str:
+    """A snake_case name spelled out in words, case kept ('p_above_holm' -> 'p above Holm', 'change_pct' ->
+    'change %', 'current_count' -> 'current count'): :func:`plain_header` without the capital."""
     out = []
     for piece in _WORD.findall(str(name).replace("_", " ")):
         out.append(_HEADER_WORDS.get(piece.lower(), piece) if piece[:1].isalnum() else piece)
     text = re.sub(r"\s+", " ", "".join(out)).strip()
-    text = re.sub(r"\bp value\b", "p-value", text)
-    return _sentence_case(text)
+    return re.sub(r"\bp value\b", "p-value", text)
+
+
+def plain_header(name: Any) -> str:
+    """A column header for readers: snake_case names spelled out ('p_above_holm [population]' -> 'p above Holm
+    [population]', 'change_pct' -> 'Change %', 'eb estimate' -> 'EB estimate'), in sentence case."""
+    return _sentence_case(plain_words(name))
 
 
 def _sentence_case(text: str) -> str:
@@ -95,6 +100,98 @@ def _sentence_case(text: str) -> str:
     if not first or not text[0].islower() or len(first.group(0)) == 1:
         return text
     return text[0].upper() + text[1:]
+
+
+# The codes of the data files as readers see them in a report's tables: the ``measure`` and ``system`` columns of
+# data/national_annual.csv, national_ytd.csv, regional.csv and sectoral.csv, workforce.csv's ``measure`` and
+# international.csv's ``metric``. Only the HTML changes: the CSV downloads keep the codes.
+VALUE_WORDS = {
+    # systems
+    "bns": "BNS", "ministry": "Ministry",
+    # counts
+    "injured": "injured", "fatal": "deaths", "victims": "victims (BNS)", "accidents": "accidents",
+    "fatal_accidents": "fatal accidents", "group_accident_victims": "victims of group accidents",
+    "occupational_disease_victims": "victims of occupational disease",
+    "victims_large_medium": "victims (BNS), large and medium enterprises",
+    "victims_small": "victims (BNS), small enterprises",
+    # changes
+    "injured_pct_change_yoy": "injured: % change on a year earlier",
+    "injured_pct_change_5y": "injured: % change over five years",
+    "injured_pct_change_6y": "injured: % change over six years",
+    "fatal_pct_change_yoy": "deaths: % change on a year earlier",
+    "fatal_change_abs_yoy": "deaths: change on a year earlier",
+    "victims_pct_change_yoy": "victims (BNS): % change on a year earlier",
+    "victims_change_abs_yoy": "victims (BNS): change on a year earlier",
+    # rates and shares
+    "rate_per_1000": "injury rate per 1,000 workers",
+    "fatal_rate_per_100k": "fatal rate per 100,000 workers",
+    "nonfatal_rate_per_100k": "non-fatal rate per 100,000 workers",
+    "nonfatal_rate_per_1000": "non-fatal rate per 1,000 workers",
+    "share_pct": "share of the injured (%)",
+    # workforce
+    "employed": "employed", "employed_share_pct": "share of the employed (%)", "hired_employees": "hired employees",
+    "self_employed": "self-employed",
+    # international comparators
+    "fatal_injuries": "fatal injuries", "nonfatal_injuries": "non-fatal injuries",
+    "nonfatal_injuries_and_illnesses": "non-fatal injuries and illnesses",
+    "nonfatal_injuries_days_away": "non-fatal injuries with days away from work",
+    "nonfatal_injuries_selfreported": "self-reported non-fatal injuries",
+    "ratio_statement": "stated ratio",
+}
+_CODE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
+_CODE_COLUMNS = {"measure", "measures", "system", "kind", "figure", "metric"}
+
+
+def plain_value(value: Any, codes: bool = False) -> Any:
+    """A text cell for readers: a known data code in words (:data:`VALUE_WORDS`: 'fatal_pct_change_yoy' ->
+    'deaths: % change on a year earlier', 'bns' -> 'BNS'); with ``codes`` (a column of codes, such as ``measure``
+    or ``system``) any other snake_case code spelled out ('victims_per_shift' -> 'victims per shift'). Other
+    values are returned unchanged."""
+    if not isinstance(value, str):
+        return value
+    if value in VALUE_WORDS:
+        return VALUE_WORDS[value]
+    if codes and _CODE.match(value):
+        return plain_words(value)
+    return value
+
+
+def plain_parameter(name: str, value: Any) -> str:
+    """A parameter of a run for readers (plain text, to be escaped): its name in words and its value under the
+    table policy: 'current count 1,430', 'reported change -17.6%', 'period 2019', 'measure deaths', 'exact yes'.
+
+    A name ending in ``_pct`` gives a percent with the decimals it was given; whole numbers read as counts (with
+    thousands separators, never '180.0') except years and other year-like numbers; a data code reads as words
+    (:func:`plain_value`); a list as its values separated by commas.
+    """
+    import json
+
+    from analysis.core import fmt
+
+    tokens = _tokens(name)
+    words = plain_words(name)
+    percent = bool(tokens & {"pct", "percent"})
+    if percent:
+        words = re.sub(r"\s*%$", "", words)
+
+    def one(v: Any) -> str:
+        if v is None:
+            return "none"
+        if _is_bool(v):
+            return fmt.fmt_bool(v)
+        if _is_number(v):
+            if percent:
+                return fmt.fmt_percent(v, decimals=fmt.decimals_of(float(v)), signed=True)
+            if float(v).is_integer() and tokens & _YEARLIKE:
+                return str(int(v))
+            return _as_published(v)
+        if isinstance(v, (list, tuple)):
+            return ", ".join(one(x) for x in v)
+        if isinstance(v, dict):
+            return json.dumps(v, ensure_ascii=False)
+        return str(plain_value(v, codes=bool(tokens & _CODE_COLUMNS)))
+
+    return f"{words} {one(value)}"
 
 
 def _tokens(name: str) -> set[str]:
@@ -107,10 +204,11 @@ _YEARLIKE = {"year", "years", "month", "months", "quarter", "day", "rank", "line
 
 def column_kind(name: Any, values: Sequence[Any]) -> str:
     """How a column is formatted: 'pvalue', 'percent', 'bool', 'integer' (years, months, ranks: no separators),
-    'count' (whole numbers with separators), 'number' (3 significant figures) or 'text'."""
+    'count' (whole numbers with separators), 'number' (3 significant figures) or 'text'. (:func:`html_table` also
+    uses 'value': the values of different measures in one column, each as published.)"""
     tokens = _tokens(name)
     present = [v for v in values if not _missing(v)]
-    if present and all(isinstance(v, bool) or type(v).__name__ == "bool_" for v in present):
+    if present and all(_is_bool(v) for v in present):
         return "bool"
     numeric = present and all(_is_number(v) for v in present)
     if not numeric:
@@ -137,22 +235,37 @@ def _missing(v: Any) -> bool:
         return False
 
 
+def _is_bool(v: Any) -> bool:
+    """A Python or NumPy boolean (NumPy 2 names its type ``numpy.bool``, NumPy 1 ``numpy.bool_``)."""
+    import numpy as np
+
+    return isinstance(v, (bool, np.bool_))
+
+
 def _is_number(v: Any) -> bool:
     import numbers
 
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and type(v).__name__ != "bool_"
+    return isinstance(v, numbers.Real) and not _is_bool(v)
 
 
-def format_cell(v: Any, kind: str, *, signed: bool = True, decimals: int | None = None) -> str:
-    """One cell's text under the table policy (see :func:`column_kind`)."""
+def format_cell(v: Any, kind: str, *, signed: bool = True, decimals: int | None = None,
+                codes: bool = False, years: bool = False) -> str:
+    """One cell's text under the table policy (see :func:`column_kind`): a boolean as 'yes'/'no' in any column,
+    a missing value as ''; a text cell that is a data code in words (:func:`plain_value`, ``codes`` for a column of
+    codes); a list of numbers as published, whole numbers as counts ('1,465; 1,467') or, with ``years``, as years
+    ('2019, 2020')."""
     from analysis.core import fmt
 
     if _missing(v):
         return ""
-    if isinstance(v, (list, tuple, set)):
-        return ", ".join(str(x) for x in v)
-    if kind == "bool":
+    if isinstance(v, (list, tuple, set)):  # numbers as published ('1,465; 1,467'), years as years ('2019, 2020')
+        items = [fmt.fmt_bool(x) if _is_bool(x) else str(int(x)) if years and _is_number(x) and float(x).is_integer()
+                 else _as_published(x) if _is_number(x) else str(x) for x in v]
+        return ("; " if any("," in x for x in items) else ", ").join(items)
+    if kind == "bool" or _is_bool(v):
         return fmt.fmt_bool(v)
+    if kind == "value" and _is_number(v):
+        return _as_published(v)
     if kind == "pvalue":
         return fmt.fmt_pvalue(v)
     if kind == "percent":
@@ -167,7 +280,22 @@ def format_cell(v: Any, kind: str, *, signed: bool = True, decimals: int | None 
         return fmt.fmt_decimal(v, decimals)
     if isinstance(v, float):  # a stray float in a text column
         return fmt.fmt_value(v)
-    return str(v)
+    return str(plain_value(v, codes)) if kind == "text" else str(v)
+
+
+def _as_published(v: Any) -> str:
+    """A value as its source gave it: whole numbers as counts ('266', '1,408', never '266.0'), others with their
+    own decimals ('-17.6', '111.42', '2.2'); a computed value with more than four decimals at 3 significant
+    figures."""
+    from analysis.core import fmt
+
+    x = float(v)
+    if x.is_integer():
+        return fmt.fmt_count(x)
+    places = fmt.decimals_of(x)
+    if "e" in f"{x:g}" or places > 4:
+        return fmt.fmt_value(x)
+    return fmt.fmt_decimal(x, places)
 
 
 def table_signature(columns: Iterable[Any], n_rows: int) -> str:
@@ -272,7 +400,11 @@ def html_table(df, link_cols: tuple[str, ...] = ("url",), max_rows: int | None =
                formats: Mapping[str, str] | None = None) -> str:
     """An HTML table for a report: every data-derived text escaped, only ``link_cols`` turned into links, every
     number formatted by the table policy (:func:`column_kind`; ``formats`` overrides a column's kind), headers in
-    plain English (:func:`plain_header`).
+    plain English (:func:`plain_header`), data codes in words (:func:`plain_value`: any known code, and any
+    snake_case code in a ``measure``/``system``/``kind``/``figure``/``metric`` column), booleans as yes/no.
+
+    In a table with such a column of codes, a ``value`` column of numbers holds different measures (266 deaths,
+    -17.6 % change): each value is shown as published ('266', '-17.6', '111.42'), not to one column precision.
 
     A table longer than :data:`LONG_TABLE` rows shows its first :data:`SUMMARY_ROWS` rows (at most ``max_rows``),
     says how many there are, and keeps the full table folded away below. A table too wide for the page
@@ -289,7 +421,7 @@ def html_table(df, link_cols: tuple[str, ...] = ("url",), max_rows: int | None =
         At most this many rows shown before the rest is folded away (a table longer than ``LONG_TABLE`` rows
         shows at most ``SUMMARY_ROWS`` whatever is asked).
     formats : mapping, optional
-        Column name to kind ('pvalue', 'percent', 'bool', 'integer', 'count', 'number', 'text').
+        Column name to kind ('pvalue', 'percent', 'bool', 'integer', 'count', 'number', 'value', 'text').
 
     Returns
     -------
@@ -300,17 +432,22 @@ def html_table(df, link_cols: tuple[str, ...] = ("url",), max_rows: int | None =
 
     columns = list(df.columns)
     kinds, opts = {}, {}
+    coded = any(_tokens(c) & _CODE_COLUMNS for c in columns)  # a measure column: its values mix measures
     for col in columns:
         values = df[col].tolist()
+        tokens = _tokens(col)
         kind = (formats or {}).get(col) or column_kind(col, values)
+        if kind == "number" and coded and tokens & {"value", "values"} and not (formats or {}).get(col):
+            kind = "value"  # 266 deaths and -17.6 (% change) in one column: each value as published
         kinds[col] = kind
         present = [v for v in values if not _missing(v) and _is_number(v)]
-        tokens = _tokens(col)
         signed = bool(tokens & {"change", "error", "gap", "difference", "diff"}) or any(v < 0 for v in present)
         if kind == "percent":
             opts[col] = {"signed": signed, "decimals": 2 if present and all(abs(v) < 1 for v in present) else 1}
         elif kind == "number":  # one number of decimals per column, from its typical value (3 significant figures)
             opts[col] = {"decimals": fmt.column_decimals(present)}
+        elif kind == "text":
+            opts[col] = {"codes": bool(tokens & _CODE_COLUMNS), "years": bool(tokens & _YEARLIKE)}
         else:
             opts[col] = {}
     n = len(df)

@@ -190,11 +190,15 @@ def _verdict_cell(item: Mapping[str, Any]) -> str:
 
 
 def _params_html(parameters: Mapping[str, Any]) -> str:
+    """The parameters a variant or claim changed, folded away, in plain words ('current count 180', 'reported
+    change -17.6%': :func:`analysis.present.tables.plain_parameter`)."""
     if not parameters:
         return ""
-    lines = "".join(f"<code>{_e(k)} = {_e(json.dumps(v, ensure_ascii=False))}</code><br>"
-                    for k, v in parameters.items())
-    return f"<details><summary>parameters ({len(parameters)})</summary>{lines}</details>"
+    from analysis.core.fmt import fmt_counted
+    from analysis.present.tables import plain_parameter
+
+    lines = "".join(f"{_e(plain_parameter(k, v))}<br>" for k, v in parameters.items())
+    return f"<details><summary>{_e(fmt_counted(len(parameters), 'parameter'))} changed</summary>{lines}</details>"
 
 
 def _question_cell(item: Mapping[str, Any], question: str, out: Path) -> str:
@@ -297,6 +301,7 @@ def render(out: Path, items: Iterable[dict], registry, provenance: Mapping[str, 
     n_reports = sum(1 for it in items if it["kind"] != "claim")
     n_claims = len(items) - n_reports
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing built"
+    from analysis.core.fmt import fmt_counted
     from analysis.present.report import STYLE_RULES
     from analysis.reporting.provenance import describe
 
@@ -312,7 +317,8 @@ def render(out: Path, items: Iterable[dict], registry, provenance: Mapping[str, 
         "downloads. Variants of a report and claims checked with <code>python -m analysis.claims</code> are listed "
         "under their question. Open a report for the data, the method, the caveats and the full verdict.</p>\n"
         + legend_html()
-        + f'\n<p class="summary">{n_reports} report(s) and {n_claims} checked claim(s): {_e(summary)}.</p>\n'
+        + f'\n<p class="summary">{_e(fmt_counted(n_reports, "report"))} and '
+        f'{_e(fmt_counted(n_claims, "checked claim"))}: {_e(summary)}.</p>\n'
         '<table id="verdicts">\n<colgroup><col class="c-question"><col class="c-verdict"><col class="c-figure">'
         '<col class="c-links"></colgroup>\n'
         "<thead><tr><th>Question</th><th>Verdict</th><th>Figure</th><th>Report and downloads</th></tr></thead>\n"

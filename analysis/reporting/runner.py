@@ -284,18 +284,20 @@ def _display_path(path: Path) -> str:
 
 
 def _banner(name: str, notebook: Path, parameters: Mapping[str, Any]) -> str:
-    """Escaped HTML naming the run when it is a named variant (its parameters differ from the notebook's text)."""
+    """Escaped HTML naming the run when it is a named variant (its parameters differ from the notebook's text), in
+    plain words: 'A variant of report 02 (“Is a reported change between two periods real?”) with: current count
+    180; reported change -17.6%; ...' (:func:`analysis.present.tables.plain_parameter`)."""
     if name == notebook.stem and not parameters:
         return ""
-    items = ", ".join(
-        f"<code>{escape(k)} = {escape(json.dumps(v, ensure_ascii=False))}</code>"
-        for k, v in parameters.items()
-    )
-    return f"<strong>{escape(name)}</strong>: <code>{escape(notebook.name)}</code> run with " + (
-        items if items else "its default parameters"
-    )
+    from analysis.present.tables import plain_parameter
+    from analysis.studies.registry import for_notebook
 
-
+    number = re.match(r"(\d+)_", notebook.stem)
+    entry = for_notebook(notebook.stem)
+    about = f"“{entry.question if entry is not None else notebook.stem}”"
+    head = f"A variant of report {number.group(1)} ({about})" if number else f"A variant of the report {about}"
+    items = "; ".join(plain_parameter(k, v) for k, v in parameters.items())
+    return escape(head + (f" with: {items}." if items else " with its default parameters."))
 
 
 def verdict_banner(nb, payload: Mapping[str, Any]) -> str:
