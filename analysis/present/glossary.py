@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from analysis.core.study import LABELS
+from analysis.core.web import CSP
 
 __all__ = [
     "GLOSSARY_PAGE",
@@ -34,7 +35,6 @@ __all__ = [
 ]
 
 GLOSSARY_PAGE = "glossary.html"
-CSP = "default-src 'none'; style-src 'unsafe-inline'"
 _ANCHOR = re.compile(r"^[a-z][a-z0-9-]*$")
 
 

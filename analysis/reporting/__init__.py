@@ -6,6 +6,8 @@ or ``analysis.data``. The constants every part shares live here (importing this 
 
 import sys
 
+from analysis.core.web import CSP  # noqa: F401  (report pages, index and glossary share it)
+
 # nbformat imports jsonschema, whose optional IRI format checker (``rfc3987_syntax``, pulled in by jupyter-events)
 # compiles an Earley grammar when imported: about 1.2 s in every process that reads or writes a notebook. Notebook
 # validation never checks string formats, so the report machinery goes without it. A name bound to None in
@@ -15,10 +17,5 @@ sys.modules.setdefault("rfc3987_syntax", None)
 
 KERNEL_NAME = "kz-injuries"  # the project kernelspec (installed by ``python -m analysis.reporting.kernels install``)
 
-# Report pages: no script, no network. Only inline styles and data: images/fonts; links still navigate.
-CSP = (
-    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
-    "base-uri 'none'; form-action 'none'"
-)
 
 OWNER_FILE = ".owner"  # in each private run folder reports/.tmp/<name>-*/: the pid of the process using it

@@ -158,7 +158,7 @@ class BaselineComparison(Result):
             state = f"significant for {n_sig} of them only, so the rounding alone decides"
         sample = "" if len(self.tested) == k else f" (tested at {len(self.tested)} of them, evenly spaced, ends included)"
         s = (
-            f"Exact conditional test of {self.current} against each of the {k} baseline(s){sample} "
+            f"Exact conditional test of {self.current} against {'the' if k == 1 else f'each of the {k}'} baseline{'' if k == 1 else 's'}{sample} "
             f"{self.baselines[0]}–{self.baselines[-1]} consistent with {self.percent:+g}%: "
             f"p from {fmt_num(lo, 3)} to {fmt_num(hi, 3)}, rate ratio {fmt_num(self.estimate_range[0])} to "
             f"{fmt_num(self.estimate_range[1])} (CIs span {fmt_num(self.ci[0])} to {fmt_num(self.ci[1])}); "

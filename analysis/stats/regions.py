@@ -61,7 +61,9 @@ from scipy import optimize, special, stats
 from statsmodels.stats.multitest import multipletests
 
 from analysis.core import validate
+from analysis.core.fmt import fmt_pvalue
 from analysis.core.results import Result
+from analysis.stats.rates import garwood_interval, poisson_exact_pvalue
 
 KZ_FIRST_LEVEL_UNITS = 20
 """Kazakhstan's first-level units since June 2022: 17 regions (oblys) + 3 cities (Astana, Almaty, Shymkent)."""
@@ -137,10 +139,9 @@ def _level_label(level: float) -> str:
 
 
 def _garwood(o: np.ndarray, e: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Garwood) interval for the Poisson mean O, divided by E."""
-    o = np.asarray(o, dtype=float)
-    lo = np.where(o > 0, stats.chi2.ppf(alpha / 2, 2 * np.maximum(o, 1e-300)) / 2, 0.0)
-    hi = stats.chi2.ppf(1 - alpha / 2, 2 * o + 2) / 2
+    """Exact (Garwood) interval for the Poisson mean O (``analysis.stats.rates.garwood_interval``), divided by E."""
+    lo, hi = (np.array(v, dtype=float).reshape(-1) for v in zip(*(garwood_interval(int(x), alpha)
+                                                                  for x in np.asarray(o).reshape(-1)), strict=True))
     return lo / e, hi / e
 
 
@@ -157,26 +158,6 @@ def _poisson_quantile(p: float, mu, interpolate: bool = True) -> np.ndarray:
 
 def _p_above(o: int, e: float) -> float:
     return float(stats.poisson.sf(o - 1, e))
-
-
-def _p_two_sided(o: int, e: float) -> float:
-    """Two-sided exact Poisson p-value, minimum-likelihood rule (as R poisson.test)."""
-    d = stats.poisson.pmf(o, e) * (1 + 1e-7)
-    if o < e:
-        start = math.ceil(e)
-        stop = int(e + 40 * math.sqrt(e) + 60)
-        ks = np.arange(start, stop + 1)
-        small = np.nonzero(stats.poisson.pmf(ks, e) <= d)[0]
-        upper = stats.poisson.sf(ks[small[0]] - 1, e) if small.size else 0.0
-        p = stats.poisson.cdf(o, e) + upper
-    elif o > e:
-        ks = np.arange(0, math.floor(e) + 1)
-        small = np.nonzero(stats.poisson.pmf(ks, e) <= d)[0]
-        lower = stats.poisson.cdf(ks[small[-1]], e) if small.size else 0.0
-        p = lower + stats.poisson.sf(o - 1, e)
-    else:
-        p = 1.0
-    return float(min(1.0, p))
 
 
 def _adjust(pvalues, m: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -197,13 +178,11 @@ def _names_or_none(names) -> str:
 
 
 def _fmt(x: float, nd: int = 2) -> str:
-    return "NaN" if x is None or not math.isfinite(x) else f"{x:.{nd}f}"
+    """A number to ``nd`` decimals for the verdict sentences (blank when missing: the policy of analysis.core.fmt)."""
+    return "" if x is None or not math.isfinite(x) else f"{x:.{nd}f}"
 
 
-def _fmt_p(p: float) -> str:
-    if p is None or not math.isfinite(p):
-        return "NaN"
-    return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
+_fmt_p = fmt_pvalue
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -707,7 +686,7 @@ def poisson_tests(observed, expected, *, names=None, alpha: float = 0.05, m: int
             raise ValueError(f"m must be at least the number of regions tested ({len(keys)}), got {m!r}")
     m = len(keys) if m is None else int(m)
     p_up = np.array([_p_above(int(o), float(x)) for o, x in zip(obs, e, strict=True)])
-    p_two = np.array([_p_two_sided(int(o), float(x)) for o, x in zip(obs, e, strict=True)])
+    p_two = np.array([poisson_exact_pvalue(int(o), float(x)) for o, x in zip(obs, e, strict=True)])
     holm, bh = _adjust(p_up, m)
     holm2, bh2 = _adjust(p_two, m)
     lo, hi = _garwood(obs, e, alpha)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from analysis import data
 from analysis.core import validate
-from analysis.core.fmt import decimals_of
+from analysis.core.fmt import decimals_of, fmt_counted
 from analysis.core.params import Params as _Params
 from analysis.core.params import param
 from analysis.core.paths import DATA_DIR
@@ -268,7 +268,7 @@ def _verdict(c: dict) -> Verdict:
         f"{c['significant_poisson']} are significant (exact conditional test); allowing for the over-dispersion each "
         f"series shows (quasi-Poisson with a t reference; clustering for deaths) {c['significant_overdispersed']} stay "
         f"significant. Labels: " + ", ".join(f"{k} {v}" for k, v in c["labels"].items()) + ". "
-        f"{c['multi_year_claims']} multi-year claim(s) tested under two readings of the window. Of "
+        f"{fmt_counted(c['multi_year_claims'], 'multi-year claim')} tested under two readings of the window. Of "
         f"{c['early_with_year_end']} early-year releases with a known year end, {c['early_direction_kept']} kept the "
         "direction of their early change.")
     return Verdict(

@@ -164,8 +164,8 @@ class CompletenessResult(StudyResult):
             f"{lvl} CI (exact)": [f"{fmt_number(lo)} to {fmt_number(hi)}"
                                   for lo, hi in zip(s["ratio_low"], s["ratio_high"])],
             "fatal share": (100 * s["share"]).map(lambda v: fmt_percent(v, signed=False)),
-            "derived": s["derived"].map({True: "yes", False: ""}),
-            "in the trend": s["in_trend"].map({True: "yes", False: ""}),
+            "derived": s["derived"].map({True: "yes", False: "no"}),
+            "in the trend": s["in_trend"].map({True: "yes", False: "no"}),
             "sources": s["sources"]})
 
     @property

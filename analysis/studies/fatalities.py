@@ -469,7 +469,7 @@ def verdict(changes: pd.DataFrame, shares: pd.DataFrame, homogeneity: clustering
                 (f"the trend φ ({SYSTEM_LABEL[k]})", t.estimate) for k, t in trends.items() if t is not None]
             above = [n for n, v in est if v >= top]
             below = [n for n, v in est if v < top]
-            s += (f"The change(s) significant under Poisson stay so only while a known φ < {fmt_number(top)}: "
+            s += (f"The changes significant under Poisson stay so only while a known φ < {fmt_number(top)}: "
                   + (f"{', '.join(above)} {'is' if len(above) == 1 else 'are'} larger" if above else "")
                   + ("; " if above and below else "")
                   + (f"{', '.join(below)} {'is' if len(below) == 1 else 'are'} smaller" if below else "") + ". ")
@@ -592,8 +592,8 @@ class FatalitiesResult(StudyResult):
             f"{self.level}% interval (Clopper–Pearson)": [
                 f"{fmt_percent(lo, 1, signed=False)} to {fmt_percent(hi, 1, signed=False)}"
                 for lo, hi in zip(s["ci_low_pct"], s["ci_high_pct"])],
-            "year-to-date": s["partial"].map({True: "yes", False: ""}),
-            "uses a derived count": s["derived"].map({True: "yes", False: ""})})
+            "year-to-date": s["partial"].map({True: "yes", False: "no"}),
+            "uses a derived count": s["derived"].map({True: "yes", False: "no"})})
 
     @property
     def share_plot(self) -> pd.DataFrame:
@@ -644,7 +644,7 @@ class FatalitiesResult(StudyResult):
     def cluster_table(self) -> pd.DataFrame:
         y = self.cluster_years
         return pd.DataFrame({"system": y["system"], "year": y["year"], "φ": y["φ"].map(fmt_number),
-                             "total imputed": y["imputed_total"].map({True: "yes", False: ""})})
+                             "total imputed": y["imputed_total"].map({True: "yes", False: "no"})})
 
     @property
     def gap_note(self) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from analysis import data
 from analysis.core import validate
-from analysis.core.fmt import decimals_of
+from analysis.core.fmt import decimals_of, fmt_counted
 from analysis.core.params import Params as _Params
 from analysis.core.params import param
 from analysis.core.paths import DATA_DIR
@@ -263,7 +263,8 @@ def _verdict(r: dict) -> Verdict:
         f"to a ledger row; {r['n_derived']} further figures are derived in code (including the Q1 2024 baseline of "
         f"352). The two systems must not be mixed: non-fatal counts differ by {lo:.0f}-{hi:.0f}% while deaths "
         f"agree within {max(abs(flo), abs(fhi)):.0f}%. {r['n_conflicts']} conflicts are kept with a preferred value, "
-        f"and {r['n_bad']} published percentage(s) do not match their own counts.")
+        f"and {fmt_counted(r['n_bad'], 'published percentage')} "
+        f"{'does' if r['n_bad'] == 1 else 'do'} not match {'its' if r['n_bad'] == 1 else 'their'} own counts.")
     return Verdict(
         label="descriptive",
         headline=(f"{r['n_figures']:,} published figures from {r['n_pages']} source pages, each traced to an exact "
@@ -271,7 +272,8 @@ def _verdict(r: dict) -> Verdict:
         summary=(f"The Ministry and the statistics bureau (BNS) count differently: their deaths agree within "
                  f"{max(abs(flo), abs(fhi)):.0f}%, but their non-fatal counts differ by {lo:.0f}% to {hi:.0f}%, so "
                  f"the two are never mixed. Where sources disagree ({r['n_conflicts']} cases) one value is preferred "
-                 f"and the reason given, and {r['n_bad']} published percentage(s) contradict their own counts."),
+                 f"and the reason given, and {fmt_counted(r['n_bad'], 'published percentage')} "
+                 f"{'contradicts its' if r['n_bad'] == 1 else 'contradict their'} own counts."),
         technical=technical,
         would_change="A newly found primary table could replace a derived figure or settle a conflict.")
 

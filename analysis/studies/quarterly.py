@@ -20,7 +20,7 @@ from scipy import stats
 
 from analysis import data
 from analysis.core import validate
-from analysis.core.fmt import fmt_count, fmt_number, fmt_percent, fmt_pvalue
+from analysis.core.fmt import fmt_count, fmt_counted, fmt_number, fmt_percent, fmt_pvalue
 from analysis.core.params import Params as _Params
 from analysis.core.params import param
 from analysis.core.paths import DATA_DIR
@@ -169,7 +169,7 @@ class QuarterlyResult(StudyResult):
         implied = ", ".join(fmt_count(b) for b in a.implied_previous_counts) or "none"
         used = {"derived": "derived, not published", "published": "published", "stated": "as given"}[
             self.previous_source]
-        return (f"* Earlier counts consistent with {p.reported_change_pct:+g}% at {p.pct_decimals} decimal(s): "
+        return (f"* Earlier counts consistent with {p.reported_change_pct:+g}% at {fmt_counted(p.pct_decimals, 'decimal')}: "
                 f"**{implied}**.\n* Earlier count used: **{fmt_count(a.previous_count)}** ({used}).\n"
                 f"* Internally consistent: **{'yes' if a.consistent else 'NO'}**: {a.consistency['verdict']}")
 

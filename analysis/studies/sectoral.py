@@ -710,7 +710,7 @@ class SectoralResult(StudyResult):
     def rule_note(self) -> str:
         p = self.params
         used = " and ".join(RULE_WORDS[r] for r in self.rules_used)
-        how = {"auto": "the rule(s) this release supports", "both": "both rules (parameter)",
+        how = {"auto": "the rules this release supports", "both": "both rules (parameter)",
                "round-half": "rounding to nearest (parameter)", "truncate": "truncation (parameter)"}[p.rounding]
         return (f"{self.rule.verdict} Counts used for {p.period}: {used}, {how}.\n\n"
                 f"Across releases: {_evidence_sentence(self.rule_evidence)}")

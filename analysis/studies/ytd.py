@@ -28,7 +28,7 @@ import pandas as pd
 
 from analysis import data
 from analysis.core import validate
-from analysis.core.fmt import fmt_count, fmt_number, fmt_percent
+from analysis.core.fmt import fmt_count, fmt_counted, fmt_number, fmt_percent
 from analysis.core.params import Params as _Params
 from analysis.core.params import param
 from analysis.core.paths import DATA_DIR
@@ -186,7 +186,7 @@ def _previous_ytd(p: Params, by: dict) -> PreviousYtd | None:
         return None
     back = consistency.baselines_for_percent(p.ytd_count, p.ytd_change_pct, p.pct_decimals)
     if not back.baselines:
-        raise ValueError(f"ytd_change_pct {p.ytd_change_pct:+g}% at {p.pct_decimals} decimal(s) allows no integer "
+        raise ValueError(f"ytd_change_pct {p.ytd_change_pct:+g}% at {fmt_counted(p.pct_decimals, 'decimal')} allows no integer "
                          f"count for {p.year - 1} (ytd_count {p.ytd_count})")
     mid = p.ytd_count / (1 + p.ytd_change_pct / 100)
     b = min(back.baselines, key=lambda v: (abs(v - mid), v))  # as the quarterly-change study chooses
