@@ -496,7 +496,7 @@ def _verdict(p: Params, a: assess.ChangeAssessment) -> Verdict:
     key = Estimate("change in the rate", a.change_pct, *a.change_pct_ci_overdispersed, a.p_value_overdispersed,
                    f"quasi-Poisson score, {dispersion_name(p, a)}, {a.dispersion_reference} reference", unit="%",
                    note=(f"under pure Poisson chance (exact conditional test): {fmt_percent(a.change_pct_ci[0])} to "
-                         f"{fmt_percent(a.change_pct_ci[1])}, p {fmt_pvalue(a.p_value_exact)}"))
+                         f"{fmt_percent(a.change_pct_ci[1])}, {compare.ptext(a.p_value_exact)}"))
     noun = _NOUN[p.measure]
     variation = ("the clustering of deaths in accidents that kill several people at once" if p.measure == "fatal"
                  and p.dispersion is None else
