@@ -65,6 +65,9 @@ def test_track_record_uses_only_what_was_public(default):
     assert row["claimed change (%)"] == 11.0 and row["change by year end (%)"] == -2.5
     assert row["lower (%)"] < row["projected year-end change (%)"] < row["upper (%)"]
     assert pd_isna(t.loc[(2025, "1–3")]["change by year end (%)"])
+    # issue 15: the early claims also against month 9 (2021: 1,062 by September against 1,023 a year earlier)
+    assert row["change by month 9 (%)"] == pytest.approx(100 * (1062 / 1023 - 1))
+    assert pd_isna(t.loc[(2025, "1–3")]["change by month 9 (%)"])
 
 
 def pd_isna(x) -> bool:

@@ -207,12 +207,25 @@ def multi_year(p: Params, data_dir=DATA_DIR) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------ early-year track record
 def track_record(p: Params, data_dir=DATA_DIR) -> pd.DataFrame:
-    """Early-year releases: the change claimed, the change at year end, and what the model projected then."""
+    """Early-year releases: the change claimed, the published change by month 9 (when that release exists) and by
+    the year end, and what the model projected at the time."""
     if "ministry" not in p.systems or "injured" not in p.measures:
         return pd.DataFrame()
     ytd_rows = data.load_national_ytd(data_dir)
     ytd_rows = ytd_rows[(ytd_rows["system"] == "ministry") & ytd_rows["preferred"] & (ytd_rows["first_month"] == 1)
                         & (ytd_rows["measure"] == "injured_pct_change_yoy")]
+    at_month = {(int(r.year), int(r.last_month)): float(r.value) for r in ytd_rows.itertuples()}  # published changes
+    counts = data.load_national_ytd(data_dir)
+    counts = counts[(counts["system"] == "ministry") & counts["preferred"] & (counts["first_month"] == 1)
+                    & (counts["measure"] == "injured")]
+    count_at = {(int(r.year), int(r.last_month)): float(r.value) for r in counts.itertuples()}
+
+    def change_by(year: int, month: int) -> float | None:
+        """The published change to ``month``, else the one its two published counts give."""
+        if (year, month) in at_month:
+            return at_month[(year, month)]
+        now, before = count_at.get((year, month)), count_at.get((year - 1, month))
+        return None if now is None or not before else 100 * (now / before - 1)
     annual = data.national_series("ministry", "injured", data_dir=data_dir)
     annual_pct = data.load_national_annual(data_dir)
     annual_pct = annual_pct[(annual_pct["system"] == "ministry") & annual_pct["preferred"]
@@ -228,6 +241,7 @@ def track_record(p: Params, data_dir=DATA_DIR) -> pd.DataFrame:
         end = (annual_pct.get(year) if year in annual_pct.index else
                (100 * (final / prev - 1) if prev is not None and final is not None else None))
         row = {"year": year, "months": f"1–{month}", "claimed change (%)": r.value,
+               "change by month 9 (%)": change_by(year, 9) if month < 9 else None,
                "change by year end (%)": end, "projected year-end change (%)": None, "lower (%)": None,
                "upper (%)": None, "projection covered the year": None}
         if (year, month) in bt.index and prev is not None:
@@ -239,7 +253,8 @@ def track_record(p: Params, data_dir=DATA_DIR) -> pd.DataFrame:
                             "lower (%)": 100 * (b["lower"] / prev - 1), "upper (%)": 100 * (b["upper"] / prev - 1),
                             "projection covered the year": bool(b["covered"]) if b["covered"] is not None else None})
         rows.append(row)
-    cols = ["year", "months", "claimed change (%)", "change by year end (%)", "projected year-end change (%)",
+    cols = ["year", "months", "claimed change (%)", "change by month 9 (%)", "change by year end (%)",
+            "projected year-end change (%)",
             "lower (%)", "upper (%)", "projection covered the year"]
     return pd.DataFrame(rows, columns=cols).sort_values(["year", "months"]).reset_index(drop=True)
 
