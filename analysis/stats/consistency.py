@@ -242,8 +242,7 @@ def compare_over_baselines(
     References
     ----------
     Clopper, C. J. and Pearson, E. S. (1934). The use of confidence or fiducial limits illustrated in the case
-    of
-        the binomial. Biometrika 26, 404-413.
+        of the binomial. Biometrika 26, 404-413.
     """
     bs = baselines_for_percent(current, percent, decimals, include_ties)
     e = validate.positive("exposure_ratio", exposure_ratio)
