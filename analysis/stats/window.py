@@ -297,7 +297,9 @@ def joinpoint_power(mean, years, dispersion=1.0, exposure=None, n_series=400, n_
 
 
 def clear(lo: float, hi: float, direction: int) -> bool:
-    """The interval [lo, hi] lies entirely on the claimed side of zero (below for a decline, above for a rise).
+    """Whether the interval [lo, hi] lies entirely on the claimed side of zero.
+
+    Below zero for a decline, above zero for a rise.
 
     Parameters
     ----------
