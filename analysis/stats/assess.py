@@ -36,7 +36,38 @@ class DispersionView(Result):
 
 
 def dispersion_view(name, x1, x0, phi, exposure_ratio=1.0, alpha=0.05, df=None) -> DispersionView:
-    """The quasi-Poisson comparison of x1 and x0 under one named dispersion (t reference when ``df`` is given)."""
+    """The quasi-Poisson comparison of x1 and x0 under one named dispersion.
+
+    Uses the Student t reference when ``df`` is given (φ estimated), the normal otherwise
+    (:func:`analysis.stats.compare.compare_quasi`).
+
+    Parameters
+    ----------
+    name : str
+        Label of the dispersion assumption (e.g. where φ came from), shown in tables and verdicts.
+    x1 : int
+        Current-period count (non-negative integer).
+    x0 : int
+        Previous-period count (non-negative integer).
+    phi : float
+        Dispersion φ (variance φ·μ, positive).
+    exposure_ratio : float, default 1.0
+        Exposure ratio T1/T0 of the two periods (positive).
+    alpha : float, default 0.05
+        Two-sided error rate, in (0, 1).
+    df : int or None, default None
+        Residual degrees of freedom φ was estimated from (t reference); None for a known φ (normal).
+
+    Returns
+    -------
+    DispersionView
+        ``name``, ``phi``, ``df``, the score ``p_value`` and ``ci`` under the chosen reference, the normal
+        plug-in ``p_value_normal`` and whether the change is ``significant``.
+
+    References
+    ----------
+    McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
+    """
     q = compare.compare_quasi(x1, x0, phi, exposure_ratio, alpha, df)
     return DispersionView(name=name, phi=q.phi, df=q.df, p_value=q.p_value, ci=q.ci, p_value_normal=q.p_value_normal,
                           significant=q.significant)
@@ -396,8 +427,35 @@ class SeasonalBaseline(Result):
 
 def seasonal_baseline(current_count, previous_count, previous_year_total, typical_share, typical_share_se,
                       share_source="", alpha=0.05) -> SeasonalBaseline:
-    """Compare the earlier period's share of its year with the typical share, and the current count with what the
-    typical share of last year's total predicts (exact Poisson p-value; share uncertainty in the interval)."""
+    """Compare the earlier period's share of its year with the typical share.
+
+    Also compares the current count with what the typical share of last year's total predicts (exact Poisson
+    p-value; the share's uncertainty enters the interval for the expected count as share ± z·se).
+
+    Parameters
+    ----------
+    current_count : int
+        Count of the current period (non-negative integer).
+    previous_count : int
+        Count of the same period a year earlier (non-negative integer).
+    previous_year_total : float
+        Total count of the earlier year (positive).
+    typical_share : float
+        Typical share of the year that the period holds (positive), e.g. a mean over past years.
+    typical_share_se : float
+        Standard error of ``typical_share`` (>= 0; 0 gives an undefined z-score for the share).
+    share_source : str, default ""
+        Where the typical share comes from, carried into the result.
+    alpha : float, default 0.05
+        Two-sided error rate for the interval of the expected count, in (0, 1).
+
+    Returns
+    -------
+    SeasonalBaseline
+        The earlier period's share and its z-score against the typical share, the expected current count
+        typical_share·previous_year_total with its interval, the current count's percent change against it and
+        the exact Poisson p-value of the current count at that expectation.
+    """
     from scipy import stats
 
     from analysis.stats.rates import poisson_exact_pvalue

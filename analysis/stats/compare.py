@@ -85,7 +85,31 @@ def _pct_text(ci) -> str:
 
 
 def exact_ratio_ci(x1, x0, exposure_ratio=1.0, alpha=0.05) -> tuple[float, float]:
-    """Exact conditional 1-alpha interval for the rate ratio: Clopper-Pearson on x1 | n, mapped p/(1-p)/e."""
+    """Exact conditional 1-alpha interval for the rate ratio.
+
+    Clopper-Pearson interval for x1 | n = x1 + x0, mapped to the ratio by p/(1-p)/e.
+
+    Parameters
+    ----------
+    x1 : int
+        Current-period count (non-negative integer).
+    x0 : int
+        Previous-period count (non-negative integer).
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive); 1 for equal exposures.
+    alpha : float, default 0.05
+        Two-sided error rate, in (0, 1).
+
+    Returns
+    -------
+    tuple of (float, float)
+        Lower and upper limits for the rate ratio; (0, inf) when x1 + x0 = 0, upper limit inf when x0 = 0.
+
+    References
+    ----------
+    Clopper, C. J. and Pearson, E. S. (1934). The use of confidence or fiducial limits illustrated in the case
+        of the binomial. Biometrika 26, 404-413.
+    """
     x1, x0, e, a = _args(x1, x0, exposure_ratio, alpha)
     n = x1 + x0
     if n == 0:
@@ -98,7 +122,25 @@ def exact_ratio_ci(x1, x0, exposure_ratio=1.0, alpha=0.05) -> tuple[float, float
 
 
 def exact_pvalue(x1, x0, exposure_ratio=1.0) -> float:
-    """Two-sided exact conditional p-value for equal rates (binomial test of x1 | n at p0 = e/(1+e))."""
+    """Two-sided exact conditional p-value for equal rates.
+
+    Binomial test of x1 | n = x1 + x0 at p0 = e/(1+e) (R poisson.test / binom.test rule, via statsmodels'
+    ``test_poisson_2indep(..., method="exact-cond")``).
+
+    Parameters
+    ----------
+    x1 : int
+        Current-period count (non-negative integer).
+    x0 : int
+        Previous-period count (non-negative integer).
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive); 1 for equal exposures.
+
+    Returns
+    -------
+    float
+        Two-sided p-value in [0, 1]; 1.0 when both counts are 0.
+    """
     x1, x0, e, _ = _args(x1, x0, exposure_ratio, 0.05)
     if x1 + x0 == 0:
         return 1.0
@@ -116,12 +158,34 @@ def _isf(q: float, df: int | None) -> float:
 
 
 def reference_name(df: int | None) -> str:
-    """'normal' or 't(8)': how the reference distribution is named in tables and verdicts."""
+    """'normal' or 't(8)': how the reference distribution is named in tables and verdicts.
+
+    Parameters
+    ----------
+    df : int or None
+        Degrees of freedom of a Student t reference; None for the normal.
+
+    Returns
+    -------
+    str
+        ``"normal"`` or ``"t(df)"``.
+    """
     return "normal" if df is None else f"t({int(df)})"
 
 
 def ptext(p: float | None) -> str:
-    """'p = 0.022' or 'p < 0.001' (the reader-facing p-value format of ``analysis.core.fmt``)."""
+    """'p = 0.022' or 'p < 0.001' (the reader-facing p-value format of ``analysis.core.fmt``).
+
+    Parameters
+    ----------
+    p : float or None
+        The p-value.
+
+    Returns
+    -------
+    str
+        ``"p = ..."`` or ``"p < ..."``; ``"p not defined"`` when ``fmt_pvalue`` gives an empty string.
+    """
     v = fmt_pvalue(p)
     if not v:
         return "p not defined"
@@ -129,8 +193,23 @@ def ptext(p: float | None) -> str:
 
 
 def lancaster_midp(x1, x0, exposure_ratio=1.0) -> float:
-    """Lancaster's two-sided mid-p of the exact conditional test: 2·min(P(X<x)+P(X=x)/2, P(X>x)+P(X=x)/2), capped at 1,
-    with X ~ Binomial(x1 + x0, e/(1 + e)).
+    """Lancaster's two-sided mid-p of the exact conditional test.
+
+    2·min(P(X<x)+P(X=x)/2, P(X>x)+P(X=x)/2), capped at 1, with X ~ Binomial(x1 + x0, e/(1 + e)).
+
+    Parameters
+    ----------
+    x1 : int
+        Current-period count (non-negative integer).
+    x0 : int
+        Previous-period count (non-negative integer).
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive); 1 for equal exposures.
+
+    Returns
+    -------
+    float
+        Two-sided mid-p value in [0, 1]; 1.0 when both counts are 0.
 
     References
     ----------
@@ -148,8 +227,20 @@ def lancaster_midp(x1, x0, exposure_ratio=1.0) -> float:
 
 
 def holm(pvalues) -> np.ndarray:
-    """Holm's step-down adjusted p-values (as ``statsmodels.stats.multitest.multipletests(p, method="holm")[1]``,
-    without its garbage-collection pass on every call): max over j <= i of min(1, (m - j + 1)·p_(j)).
+    """Holm's step-down adjusted p-values.
+
+    As ``statsmodels.stats.multitest.multipletests(p, method="holm")[1]``, without its garbage-collection pass
+    on every call: max over j <= i of min(1, (m - j + 1)·p_(j)).
+
+    Parameters
+    ----------
+    pvalues : sequence of float
+        Unadjusted p-values, each in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted p-values, in the input order.
 
     References
     ----------
@@ -167,7 +258,28 @@ def holm(pvalues) -> np.ndarray:
 
 
 def score_z(x1, x0, exposure_ratio=1.0, phi=1.0) -> float:
-    """Score statistic for equal rates with variance φ·μ: (x1 - e·x0)/sqrt(φ·e·(x1 + x0)); 0 when n = 0."""
+    """Score statistic for equal rates with variance φ·μ: (x1 - e·x0)/sqrt(φ·e·(x1 + x0)).
+
+    Parameters
+    ----------
+    x1 : int
+        Current-period count (non-negative integer).
+    x0 : int
+        Previous-period count (non-negative integer).
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive); 1 for equal exposures.
+    phi : float, default 1.0
+        Dispersion φ (variance φ·μ, positive); 1 is Poisson.
+
+    Returns
+    -------
+    float
+        The (quasi-Poisson) score statistic; 0 when x1 + x0 = 0.
+
+    References
+    ----------
+    McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
+    """
     x1, x0, e, _ = _args(x1, x0, exposure_ratio, 0.05)
     f = validate.positive("phi", phi)
     n = x1 + x0
@@ -177,15 +289,61 @@ def score_z(x1, x0, exposure_ratio=1.0, phi=1.0) -> float:
 def score_pvalue(x1, x0, exposure_ratio=1.0, phi=1.0, df=None) -> float:
     """Two-sided p-value of the quasi-Poisson score test; φ = 1 is the Poisson score test.
 
-    ``df``: residual degrees of freedom φ was estimated from (Student t reference); None for a known φ (normal).
+    Parameters
+    ----------
+    x1 : int
+        Current-period count (non-negative integer).
+    x0 : int
+        Previous-period count (non-negative integer).
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive); 1 for equal exposures.
+    phi : float, default 1.0
+        Dispersion φ (variance φ·μ, positive); 1 is Poisson.
+    df : int or None, default None
+        Residual degrees of freedom φ was estimated from (Student t_df reference); None for a known φ
+        (normal reference).
+
+    Returns
+    -------
+    float
+        Two-sided p-value 2·P(Z > abs(z)) of :func:`score_z` against the normal or t_df reference.
+
+    References
+    ----------
+    McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
     """
     return 2 * _sf(abs(score_z(x1, x0, exposure_ratio, phi)), df)
 
 
 def score_ratio_ci(x1, x0, exposure_ratio=1.0, phi=1.0, alpha=0.05, df=None) -> tuple[float, float]:
-    """Rate-ratio interval inverting the quasi-Poisson score test (closed form; φ = 1 is the Poisson score CI).
+    """Rate-ratio interval inverting the quasi-Poisson score test.
 
-    ``df``: residual degrees of freedom φ was estimated from (t quantile); None for a known φ (normal quantile).
+    Closed form (roots of a quadratic in the ratio); φ = 1 is the Poisson score interval.
+
+    Parameters
+    ----------
+    x1 : int
+        Current-period count (non-negative integer).
+    x0 : int
+        Previous-period count (non-negative integer).
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive); 1 for equal exposures.
+    phi : float, default 1.0
+        Dispersion φ (variance φ·μ, positive); 1 is Poisson.
+    alpha : float, default 0.05
+        Two-sided error rate, in (0, 1).
+    df : int or None, default None
+        Residual degrees of freedom φ was estimated from (Student t_df reference); None for a known φ
+        (normal reference).
+
+    Returns
+    -------
+    tuple of (float, float)
+        Lower and upper limits for the rate ratio; (0, inf) when x1 + x0 = 0, upper limit inf when x0 = 0.
+
+    References
+    ----------
+    McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
     """
     x1, x0, e, a = _args(x1, x0, exposure_ratio, alpha)
     f = validate.positive("phi", phi)
@@ -302,8 +460,36 @@ class RateComparison(Result):
 
 
 def compare_counts(x1, x0, exposure_ratio=1.0, alpha=0.05) -> RateComparison:
-    """Compare a current count x1 with a previous count x0 (exposure ratio T1/T0): rate ratio, exact conditional
-    CI and p (R poisson.test), mid-p and score p, and what would flip the conclusion."""
+    """Compare a current count x1 with a previous count x0 (exposure ratio T1/T0).
+
+    Rate ratio, exact conditional CI and p (R poisson.test), mid-p and score p, and what would flip the
+    conclusion (the dispersion φ and the x1 thresholds).
+
+    Parameters
+    ----------
+    x1 : int
+        Current-period count (non-negative integer).
+    x0 : int
+        Previous-period count (non-negative integer).
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive); 1 for equal exposures.
+    alpha : float, default 0.05
+        Two-sided error rate, in (0, 1).
+
+    Returns
+    -------
+    RateComparison
+        Rate ratio ``estimate`` with exact ``ci``, ``p_value`` (exact conditional), ``p_midp`` (statsmodels'
+        cond-midp), ``p_score`` and ``ci_score`` (Poisson score), percent change and its interval,
+        ``phi_flip`` (see :func:`dispersion_to_flip`) and ``x1_thresholds``
+        (x1 values that would reach significance).
+
+    References
+    ----------
+    Clopper, C. J. and Pearson, E. S. (1934). The use of confidence or fiducial limits illustrated in the case
+        of the binomial. Biometrika 26, 404-413.
+    Lancaster, H. O. (1961). Significance tests in discrete distributions. JASA 56, 223-234.
+    """
     x1, x0, e, a = _args(x1, x0, exposure_ratio, alpha)
     n = x1 + x0
     if n == 0:
@@ -366,7 +552,33 @@ class OverdispersedComparison(Result):
 
 
 def compare_overdispersed(x1, x0, phi=1.0, exposure_ratio=1.0, alpha=0.05) -> OverdispersedComparison:
-    """Score test and score CI for the rate ratio with variance inflated by φ (quasi-Poisson); φ = 1 is Poisson."""
+    """Score test and score CI for the rate ratio with variance inflated by φ (quasi-Poisson).
+
+    φ = 1 is the Poisson score test.
+
+    Parameters
+    ----------
+    x1 : int
+        Current-period count (non-negative integer).
+    x0 : int
+        Previous-period count (non-negative integer).
+    phi : float, default 1.0
+        Dispersion φ (variance φ·μ, positive); 1 is Poisson.
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive).
+    alpha : float, default 0.05
+        Two-sided error rate, in (0, 1).
+
+    Returns
+    -------
+    OverdispersedComparison
+        Rate ratio ``estimate``, score interval ``ci``, score statistic ``z`` and its p-value
+        (normal reference).
+
+    References
+    ----------
+    McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
+    """
     x1, x0, e, a = _args(x1, x0, exposure_ratio, alpha)
     f = validate.positive("phi", phi)
     return OverdispersedComparison(
@@ -504,10 +716,34 @@ class DispersionFlip(Result):
 
 
 def dispersion_to_flip(x1, x0, exposure_ratio=1.0, alpha=0.05, df=None) -> DispersionFlip:
-    """Find the φ at which the quasi-Poisson score p-value crosses alpha (brentq); None if p(φ=1) >= alpha.
+    """Find the φ at which the quasi-Poisson score p-value crosses alpha (brentq).
 
-    ``df``: residual degrees of freedom of an estimated φ (t reference), None for a known φ (normal reference);
-    the flip point is then (z₁ / t_df,1-α/2)² instead of (z₁ / z_1-α/2)², z₁ the score statistic at φ = 1.
+    With an estimated φ (``df`` given) the flip point is (z₁ / t_df,1-α/2)² instead of (z₁ / z_1-α/2)², z₁
+    the score statistic at φ = 1.
+
+    Parameters
+    ----------
+    x1 : int
+        Current-period count (non-negative integer).
+    x0 : int
+        Previous-period count (non-negative integer).
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive); 1 for equal exposures.
+    alpha : float, default 0.05
+        Two-sided error rate, in (0, 1).
+    df : int or None, default None
+        Residual degrees of freedom φ was estimated from (Student t_df reference); None for a known φ
+        (normal reference).
+
+    Returns
+    -------
+    DispersionFlip
+        ``p_at_phi1`` (score p-value at φ = 1) and ``phi_flip``, the crossing dispersion
+        (None if p(φ=1) >= alpha).
+
+    References
+    ----------
+    McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
     """
     x1, x0, e, a = _args(x1, x0, exposure_ratio, alpha)
     if df is not None:
@@ -561,9 +797,35 @@ class DispersionTable(Result):
 
 
 def dispersion_table(x1, x0, exposure_ratio=1.0, phis=DEFAULT_PHIS, alpha=0.05, df=None) -> DispersionTable:
-    """p-values of the comparison across dispersions φ, to show how much over-dispersion the conclusion tolerates.
+    """p-values of the comparison across dispersions φ.
 
-    ``df``: residual degrees of freedom of an estimated φ (t reference); None for a known φ (normal reference).
+    Shows how much over-dispersion the conclusion tolerates.
+
+    Parameters
+    ----------
+    x1 : int
+        Current-period count (non-negative integer).
+    x0 : int
+        Previous-period count (non-negative integer).
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive); 1 for equal exposures.
+    phis : sequence of float, default DEFAULT_PHIS
+        Dispersions to evaluate (each positive, non-empty); default (1, 1.25, 1.5, 2, 3, 4, 6, 10).
+    alpha : float, default 0.05
+        Two-sided error rate, in (0, 1).
+    df : int or None, default None
+        Residual degrees of freedom φ was estimated from (Student t_df reference); None for a known φ
+        (normal reference).
+
+    Returns
+    -------
+    DispersionTable
+        Score ``p_values`` at each of ``phis``, the exact conditional ``p_exact`` and ``phi_flip``
+        (see :func:`dispersion_to_flip`); ``to_frame()`` gives the table.
+
+    References
+    ----------
+    McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
     """
     x1, x0, e, a = _args(x1, x0, exposure_ratio, alpha)
     phis = tuple(validate.positive(f"phis[{i}]", f) for i, f in enumerate(phis))
@@ -616,7 +878,34 @@ class PercentChange(Result):
 
 
 def percent_change(x1, x0, exposure_ratio=1.0, alpha=0.05, phi=None) -> PercentChange:
-    """Percent change of the rate from x0 to x1 with exact conditional CI and p (or quasi-Poisson score if φ given)."""
+    """Percent change 100·(R - 1) of the rate from x0 to x1.
+
+    Exact conditional CI and p, or the quasi-Poisson score CI and p if ``phi`` is given.
+
+    Parameters
+    ----------
+    x1 : int
+        Current-period count (non-negative integer).
+    x0 : int
+        Previous-period count (non-negative integer).
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive); 1 for equal exposures.
+    alpha : float, default 0.05
+        Two-sided error rate, in (0, 1).
+    phi : float or None, default None
+        Dispersion φ (positive) for the quasi-Poisson score test; None for the exact conditional test.
+
+    Returns
+    -------
+    PercentChange
+        Percent change ``estimate``, its interval ``ci`` (percent), ``p_value`` and the ``method`` used.
+
+    References
+    ----------
+    Clopper, C. J. and Pearson, E. S. (1934). The use of confidence or fiducial limits illustrated in the case
+        of the binomial. Biometrika 26, 404-413.
+    McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
+    """
     x1, x0, e, a = _args(x1, x0, exposure_ratio, alpha)
     if phi is None:
         ci, p, method = exact_ratio_ci(x1, x0, e, a), exact_pvalue(x1, x0, e), EXACT

@@ -323,7 +323,23 @@ def share_trend(fatal, total, years, alpha=0.05) -> ShareTrend:
 def drift_change(drift_pct_per_year, span_years, base_fatal_share) -> float:
     """Percent change of the registered count (deaths included) produced by a completeness drift alone.
 
-    ``100 (1 - s0) ((1 + d/100)^k - 1)`` for an annual drift ``d`` percent over ``k`` years from fatal share ``s0``.
+    ``100 (1 - s0) ((1 + d/100)^k - 1)`` for an annual drift ``d`` percent over ``k`` years from fatal share
+    ``s0``
+    (only non-fatal registration drifts; deaths are taken as completely registered).
+
+    Parameters
+    ----------
+    drift_pct_per_year : float
+        Annual drift d of non-fatal registration completeness, in percent (> -100).
+    span_years : float
+        Number of years k the drift acts over (positive).
+    base_fatal_share : float
+        Share s0 of deaths in the registered count at the start, in [0, 1].
+
+    Returns
+    -------
+    float
+        Percent change of the registered count over the span.
     """
     d = validate.finite("drift_pct_per_year", drift_pct_per_year)
     k = validate.positive("span_years", span_years)
@@ -336,7 +352,22 @@ def drift_change(drift_pct_per_year, span_years, base_fatal_share) -> float:
 def break_even_drift(claimed_change_pct, span_years, base_fatal_share) -> float | None:
     """The annual completeness drift (percent) that alone produces ``claimed_change_pct`` over ``span_years``.
 
-    None when no drift of non-fatal registration can produce it (the change needs more than the non-fatal part).
+    Inverse of :func:`drift_change`: ``100 ((1 + c/100/(1 - s0))^(1/k) - 1)``.
+
+    Parameters
+    ----------
+    claimed_change_pct : float
+        The claimed percent change of the registered count.
+    span_years : float
+        Number of years k the change covers (positive).
+    base_fatal_share : float
+        Share s0 of deaths in the registered count at the start, in [0, 1).
+
+    Returns
+    -------
+    float or None
+        Annual drift in percent; None when no drift of non-fatal registration can produce the change (it needs
+        more than the non-fatal part).
     """
     c = validate.pct_change("claimed_change_pct", claimed_change_pct)
     k = validate.positive("span_years", span_years)

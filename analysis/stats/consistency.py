@@ -89,8 +89,30 @@ class Baselines(Result):
 
 
 def baselines_for_percent(current, percent, decimals=1, include_ties=True) -> Baselines:
-    """All integer baselines b with round(100·(current/b - 1), decimals) == percent, so a published percent can be
-    turned back into the counts it may have come from."""
+    """All integer baselines b with round(100·(current/b - 1), decimals) == percent.
+
+    Turns a published percent back into the counts it may have come from. Interval arithmetic on exact
+    fractions:
+    the consistent baselines are the integers of [current/(1 + (p + h)/100), current/(1 + (p - h)/100)],
+    h = 0.5·10^-decimals.
+
+    Parameters
+    ----------
+    current : int
+        Current count (non-negative integer).
+    percent : float
+        Published percent change from the baseline to ``current`` (> -100), on its ``decimals`` grid.
+    decimals : int, default 1
+        Number of decimals the percent was published with (non-negative integer).
+    include_ties : bool, default True
+        Whether values exactly on a rounding boundary (half a unit away) count as consistent.
+
+    Returns
+    -------
+    Baselines
+        The real ``interval`` of baselines and the consistent integer ``baselines`` (a range when there are
+        more than 100,000), with the boundary ``ties``.
+    """
     c = validate.count("current", current)
     p_f = validate.pct_change("percent", percent)
     d = _decimals(decimals)
@@ -187,7 +209,41 @@ def _spread(values, n: int) -> tuple[int, ...]:
 def compare_over_baselines(
     current, percent, decimals=1, exposure_ratio=1.0, alpha=0.05, phi=None, include_ties=True
 ) -> BaselineComparison:
-    """Run the exact comparison against every baseline the rounded percent allows and report the p-value range."""
+    """Run the exact comparison against every baseline the rounded percent allows.
+
+    Reports the range of exact conditional p-values and rate ratios over the baselines of
+    :func:`baselines_for_percent` (at most MAX_TESTED = 1000 of them, spread evenly when there are more), and
+    optionally the quasi-Poisson score p-values.
+
+    Parameters
+    ----------
+    current : int
+        Current count (non-negative integer).
+    percent : float
+        Published percent change (> -100), on its ``decimals`` grid.
+    decimals : int, default 1
+        Number of decimals the percent was published with (non-negative integer).
+    exposure_ratio : float, default 1.0
+        Exposure ratio T1/T0 of the two periods (positive).
+    alpha : float, default 0.05
+        Two-sided error rate, in (0, 1).
+    phi : float or None, default None
+        Dispersion φ (positive) for additional quasi-Poisson score p-values; None for none.
+    include_ties : bool, default True
+        Whether values exactly on a rounding boundary (half a unit away) count as consistent.
+
+    Returns
+    -------
+    BaselineComparison
+        The consistent ``baselines``, the ``tested`` ones with their exact ``p_values``, ``p_range``,
+        ``estimate_range`` and the hull ``ci`` of their intervals, and ``p_values_overdispersed`` when ``phi``
+        is given.
+
+    References
+    ----------
+    Clopper, C. J. and Pearson, E. S. (1934). The use of confidence or fiducial limits illustrated in the case
+        of the binomial. Biometrika 26, 404-413.
+    """
     bs = baselines_for_percent(current, percent, decimals, include_ties)
     e = validate.positive("exposure_ratio", exposure_ratio)
     a = validate.alpha("alpha", alpha)
@@ -263,8 +319,31 @@ class PercentCheck(Result):
 
 
 def check_percent(current, previous, percent, decimals=1, include_ties=True) -> PercentCheck:
-    """Check a published triple (current, previous, percent to d decimals) and size any discrepancy both ways:
-    percent implied by the counts vs stated, and previous count implied by the stated percent vs stated."""
+    """Check a published triple (current, previous, percent to d decimals) and size any discrepancy.
+
+    Both ways: the percent implied by the counts against the stated one, and the previous count implied by the
+    stated percent against the stated one; lists the previous and current counts that would fit.
+
+    Parameters
+    ----------
+    current : int
+        Published current count (non-negative integer).
+    previous : int
+        Published previous count (positive integer).
+    percent : float
+        Published percent change (> -100), on its ``decimals`` grid.
+    decimals : int, default 1
+        Number of decimals the percent was published with (non-negative integer).
+    include_ties : bool, default True
+        Whether values exactly on a rounding boundary (half a unit away) count as consistent.
+
+    Returns
+    -------
+    PercentCheck
+        Whether the triple is ``consistent``, ``implied_percent`` and ``percent_discrepancy``,
+        ``implied_previous`` and ``previous_discrepancy``, and the ``previous_candidates`` and
+        ``current_candidates`` that would fit.
+    """
     c = validate.count("current", current)
     b = validate.positive_int("previous", previous)
     p_f = validate.pct_change("percent", percent)
@@ -340,8 +419,33 @@ class RateCheck(Result):
 
 
 def check_rate(count, rate, workers, per=1000, decimals=2, include_ties=True) -> RateCheck:
-    """Check (count, rate per ``per`` rounded to d decimals, workers): implied rate, discrepancy, and the ranges of
-    workers and counts the rounded rate allows (e.g. 293 at 0.04 per 1,000 -> 6.5–8.4 million workers)."""
+    """Check (count, rate per ``per`` rounded to d decimals, workers) for consistency.
+
+    Gives the implied rate, the discrepancy, and the ranges of workers and counts the rounded rate allows
+    (e.g. 293 at 0.04 per 1,000 -> 6.5–8.4 million workers).
+
+    Parameters
+    ----------
+    count : int
+        Published number of events (non-negative integer).
+    rate : float
+        Published rate per ``per`` workers (>= 0), on its ``decimals`` grid.
+    workers : float
+        Published number of workers (positive).
+    per : float, default 1000
+        Units of the rate (positive), e.g. 1000 for a rate per 1,000 workers.
+    decimals : int, default 2
+        Number of decimals the rate was published with (non-negative integer).
+    include_ties : bool, default True
+        Whether values exactly on a rounding boundary (half a unit away) count as consistent.
+
+    Returns
+    -------
+    RateCheck
+        Whether the figures are ``consistent``, ``implied_rate`` and ``rate_discrepancy``, the
+        ``workers_range`` that reproduces the rate from the count, and the ``count_range`` of integer counts
+        for the stated workers (None if no integer fits).
+    """
     x = validate.count("count", count)
     r_f = validate.finite("rate", rate)
     if r_f < 0:
@@ -400,7 +504,25 @@ class RoundedChange(Result):
 
 
 def rounded_change_range(new, old, decimals=2) -> RoundedChange:
-    """Range of percent changes two rounded values allow (e.g. rates 0.23 -> 0.20 at 2 decimals: -17% to -9%)."""
+    """Range of percent changes two rounded values allow.
+
+    E.g. rates 0.23 -> 0.20 at 2 decimals: -17% to -9%, from the extreme ratios of the two rounding intervals.
+
+    Parameters
+    ----------
+    new : float
+        The later rounded value (positive).
+    old : float
+        The earlier rounded value (positive, more than half a rounding unit).
+    decimals : int, default 2
+        Number of decimals both values were rounded to (non-negative integer).
+
+    Returns
+    -------
+    RoundedChange
+        The percent change of the rounded values (``estimate``) and the range ``ci`` of percent changes the
+        true values allow; ``allows(percent)`` tests a stated change against it.
+    """
     d = _decimals(decimals)
     validate.positive("new", new)
     validate.positive("old", old)

@@ -54,7 +54,33 @@ def _as_count(name: str, v) -> int:
 def clean_series(counts, years, exposure=None, min_points=3, exposure_name="exposure"):
     """Validate an annual series; drop years whose count is missing (NaN/None) and say so.
 
-    Returns (years, counts, exposure or None, notes) as numpy arrays and a tuple of strings."""
+    The remaining years are sorted in time order.
+
+    Parameters
+    ----------
+    counts : sequence
+        Annual counts (non-negative integers, integer-valued floats accepted); NaN/None/pd.NA mark missing
+        years.
+    years : sequence of float
+        The years of ``counts`` (same length, finite, unique).
+    exposure : sequence of float or None, default None
+        Exposure of each year (same length, positive where the count is kept); None for none.
+    min_points : int, default 3
+        Minimum number of non-missing counts required.
+    exposure_name : str, default "exposure"
+        Name of the exposure argument used in error messages.
+
+    Returns
+    -------
+    years : numpy.ndarray
+        Years with a count, ascending.
+    counts : numpy.ndarray
+        Their counts, as floats.
+    exposure : numpy.ndarray or None
+        Their exposures, or None when none was given.
+    notes : tuple of str
+        A note naming the dropped years, if any.
+    """
     counts, years = list(counts), list(years)
     if not counts:
         raise ValueError(f"counts must be a non-empty sequence, got {counts!r}")
@@ -95,12 +121,47 @@ def clean_series(counts, years, exposure=None, min_points=3, exposure_name="expo
 
 
 def design(years: np.ndarray) -> np.ndarray:
-    """Intercept and year centred on its mean (the centring changes only the intercept)."""
+    """Intercept and year centred on its mean (the centring changes only the intercept).
+
+    Parameters
+    ----------
+    years : numpy.ndarray
+        The years of the series.
+
+    Returns
+    -------
+    numpy.ndarray
+        Design matrix of shape (n, 2): a column of ones and years minus their mean.
+    """
     return np.column_stack([np.ones_like(years), years - years.mean()])
 
 
 def nb_glm(counts, X, alpha, offset=None):
-    """Fit the NB2 GLM (variance μ + α·μ²) at a fixed α; statsmodels' warning about a fixed α is silenced."""
+    """Fit the NB2 GLM (variance μ + α·μ²) at a fixed α.
+
+    statsmodels' warning about a fixed α is silenced; α is floored at a small positive value.
+
+    Parameters
+    ----------
+    counts : array_like
+        Annual counts (the response).
+    X : array_like
+        Design matrix, e.g. from :func:`design`.
+    alpha : float
+        The NB2 dispersion α (>= 0).
+    offset : array_like or None, default None
+        Log exposure offset; None for no offset.
+
+    Returns
+    -------
+    statsmodels.genmod.generalized_linear_model.GLMResults
+        The fitted GLM.
+
+    References
+    ----------
+    Cameron, A. C. and Trivedi, P. K. (2013). Regression Analysis of Count Data, 2nd ed. Cambridge University
+        Press (NB2 model).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fam = families.NegativeBinomial(alpha=max(alpha, _ALPHA_MIN))
@@ -108,7 +169,29 @@ def nb_glm(counts, X, alpha, offset=None):
 
 
 def fit_nb_alpha(counts, X, offset=None) -> tuple[float, bool]:
-    """NB2 α by profile maximum likelihood over GLM fits, and whether it sits at the boundary 0 (= Poisson)."""
+    """NB2 α by profile maximum likelihood over GLM fits, and whether it sits at the boundary 0 (= Poisson).
+
+    Parameters
+    ----------
+    counts : array_like
+        Annual counts (the response).
+    X : array_like
+        Design matrix, e.g. from :func:`design`.
+    offset : array_like or None, default None
+        Log exposure offset; None for no offset.
+
+    Returns
+    -------
+    alpha : float
+        The maximum-likelihood α; 0.0 at the boundary.
+    at_boundary : bool
+        True when the likelihood is maximal as α -> 0 (the Poisson fit).
+
+    References
+    ----------
+    Cameron, A. C. and Trivedi, P. K. (2013). Regression Analysis of Count Data, 2nd ed. Cambridge University
+        Press (NB2 model).
+    """
     lo, hi = math.log(_ALPHA_MIN), math.log(_ALPHA_MAX)
 
     def nll(la):
@@ -120,11 +203,30 @@ def fit_nb_alpha(counts, X, offset=None) -> tuple[float, bool]:
 
 
 def fit_nb_alpha_moments(counts, X, offset=None) -> tuple[float, bool]:
-    """NB2 α by moments: the α at which the Pearson χ² of the NB2 GLM (μ refitted at that α) equals the residual df.
+    """NB2 α by moments: the α at which the Pearson χ² of the NB2 GLM equals the residual df.
 
-    The NB analogue of the quasi-Poisson φ = χ²/df (Breslow 1984; ``MASS::theta.mm`` with μ refitted). Returns
-    (α, at_boundary); at_boundary when the Poisson fit's χ²/df is already at or below 1 (no extra-Poisson variance):
-    α = 0.
+    μ is refitted at each α. The NB analogue of the quasi-Poisson φ = χ²/df (Breslow 1984; ``MASS::theta.mm``
+    with μ refitted).
+
+    Parameters
+    ----------
+    counts : array_like
+        Annual counts (the response).
+    X : array_like
+        Design matrix, e.g. from :func:`design`.
+    offset : array_like or None, default None
+        Log exposure offset; None for no offset.
+
+    Returns
+    -------
+    alpha : float
+        The moment estimate of α; 0.0 at the boundary.
+    at_boundary : bool
+        True when the Poisson fit's χ²/df is already at or below 1 (no extra-Poisson variance), so α = 0.
+
+    References
+    ----------
+    Breslow, N. E. (1984). Extra-Poisson variation in log-linear models. Applied Statistics 33, 38-44.
     """
     c = np.asarray(counts, float)
     df = len(c) - np.asarray(X).shape[1]
@@ -185,8 +287,35 @@ class DispersionEstimate(Result):
 
 
 def estimate_dispersion(counts, years, exposure=None, alpha=0.05) -> DispersionEstimate:
-    """Estimate over-dispersion of an annual series around a log-linear trend: quasi-Poisson φ and NB α, so that
-    Poisson-based tests of single changes can be inflated honestly."""
+    """Estimate over-dispersion of an annual series around a log-linear trend.
+
+    Quasi-Poisson φ (Pearson χ²/df of the Poisson trend fit) with a χ² interval and test of φ = 1, and the NB2
+    α by
+    profile likelihood, so that Poisson-based tests of single changes can be inflated honestly.
+
+    Parameters
+    ----------
+    counts : sequence
+        Annual counts (missing years are dropped, see :func:`clean_series`).
+    years : sequence of float
+        The years of ``counts``.
+    exposure : sequence of float or None, default None
+        Exposure of each year (log offset); None for none.
+    alpha : float, default 0.05
+        Two-sided error rate of the interval for φ, in (0, 1).
+
+    Returns
+    -------
+    DispersionEstimate
+        φ as ``estimate`` with ``ci`` and ``p_value`` (χ² test of φ = 1), ``phi_deviance``, ``df_resid``,
+        ``nb_alpha`` (and whether it is at the boundary), ``nb_phi_at_mean`` = 1 + α·mean and ``notes``.
+
+    References
+    ----------
+    McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
+    Cameron, A. C. and Trivedi, P. K. (2013). Regression Analysis of Count Data, 2nd ed. Cambridge University
+        Press (NB2 model).
+    """
     a = validate.alpha("alpha", alpha)
     y, c, t, notes = clean_series(counts, years, exposure)
     X = design(y)
@@ -250,7 +379,31 @@ class QuarterlyDispersion(Result):
 def quarterly_phi(phi_annual, annual_mean, quarterly_mean=None, nb_alpha=None) -> QuarterlyDispersion:
     """Quarterly dispersion from an annual one under both variance models (φ·μ and μ + α·μ²), for sensitivity.
 
-    Without ``nb_alpha`` it is matched to the annual φ at the annual mean: α = (φ - 1)/μ_annual, floored at 0."""
+    Quasi-Poisson keeps φ at any period length; NB2 gives φ_q = 1 + α·μ_q.
+
+    Parameters
+    ----------
+    phi_annual : float
+        Annual dispersion φ (positive).
+    annual_mean : float
+        Mean annual count (positive).
+    quarterly_mean : float or None, default None
+        Mean count of the shorter period (positive); None for ``annual_mean``/4.
+    nb_alpha : float or None, default None
+        NB2 α; None matches it to the annual φ at the annual mean: α = (φ - 1)/μ_annual, floored at 0.
+
+    Returns
+    -------
+    QuarterlyDispersion
+        ``phi_quasi_poisson`` and ``phi_negbin`` for the shorter period, with the ``nb_alpha`` used and its
+        ``alpha_source``.
+
+    References
+    ----------
+    McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
+    Cameron, A. C. and Trivedi, P. K. (2013). Regression Analysis of Count Data, 2nd ed. Cambridge University
+        Press (NB2 model).
+    """
     f = validate.positive("phi_annual", phi_annual)
     m = validate.positive("annual_mean", annual_mean)
     q = m / 4 if quarterly_mean is None else validate.positive("quarterly_mean", quarterly_mean)

@@ -656,10 +656,56 @@ def _simulate_null(C, Mu0, df0, B, rng, test):
 
 
 def mc_exceedances(C, y, off, k_a, k_b, B, rng, test, e, b):
-    """Core of the Monte Carlo test for R series at once (C: (R, n)), so calibration studies run vectorised.
+    """Core of the Monte Carlo joinpoint test for R series at once, so calibration studies run vectorised.
 
-    Returns F (R,), exceedances #{F* ≥ F} (R,), the number of simulated counts clipped at 0, and the best null
-    and alternative placements (indices into their grids, (R,))."""
+    Fits the k_a- and k_b-joinpoint models by grid search, simulates B null data sets per series (permuted
+    Pearson
+    residuals or negative-binomial draws, as in :func:`joinpoint_test`), refits both models in each and counts
+    the
+    simulated F-type statistics at or above the observed one.
+
+    Parameters
+    ----------
+    C : numpy.ndarray
+        Counts of R series over the same n years, shape (R, n).
+    y : numpy.ndarray
+        The n years, ascending.
+    off : numpy.ndarray or None
+        Log exposure offset of length n; None for none.
+    k_a : int
+        Number of joinpoints under the null.
+    k_b : int
+        Number of joinpoints under the alternative (> k_a).
+    B : int
+        Number of simulated data sets per series.
+    rng : numpy.random.Generator
+        Seeded random generator.
+    test : {"permutation", "bootstrap"}
+        Permutation of the null fit's Pearson residuals (Kim et al. 2000) or parametric negative-binomial
+        bootstrap (any value other than "permutation" selects the bootstrap).
+    e : int
+        Minimum number of observations between a joinpoint and either end (``min_end``).
+    b : int
+        Minimum number of observations between two joinpoints (``min_between``).
+
+    Returns
+    -------
+    f_obs : numpy.ndarray
+        Observed F-type statistics, shape (R,).
+    exceedances : numpy.ndarray
+        Number of simulated statistics F* >= F per series, shape (R,).
+    clipped : int
+        Number of simulated counts clipped at 0 (permutation can produce negative values).
+    ja, jb : numpy.ndarray
+        Best null and alternative placements, as indices into their grids (:func:`joinpoint_grid`), shape
+        (R,).
+
+    References
+    ----------
+    Kim, H. J., Fay, M. P., Feuer, E. J. and Midthune, D. N. (2000). Permutation tests for joinpoint
+    regression
+        with applications to cancer rates. Statistics in Medicine 19, 335-351.
+    """
     grid_a, grid_b = _grid_or_raise(y, k_a, e, b), _grid_or_raise(y, k_b, e, b)
     R, n = C.shape
     dev_a, ja, _, mu_a = _grid_fit(C, y, off, grid_a)
@@ -775,8 +821,25 @@ def joinpoint_test(
 
 
 def default_max_joinpoints(n_years: int) -> int:
-    """Joinpoint's recommended maximum number of joinpoints for n observations: 0 below 7, 1 for 7–11, 2 for 12–16,
-    3 for 17–21, 4 for 22–26, 5 from 27."""
+    """Joinpoint's recommended maximum number of joinpoints for n observations.
+
+    0 below 7, 1 for 7–11, 2 for 12–16, 3 for 17–21, 4 for 22–26, 5 from 27.
+
+    Parameters
+    ----------
+    n_years : int
+        Number of observations (positive integer).
+
+    Returns
+    -------
+    int
+        The recommended maximum number of joinpoints, 0 to 5.
+
+    References
+    ----------
+    National Cancer Institute. Joinpoint Regression Program, help pages,
+    https://surveillance.cancer.gov/help/joinpoint/.
+    """
     n = validate.positive_int("n_years", n_years)
     return 0 if n < 7 else min(5, 1 + (n - 7) // 5)
 

@@ -39,7 +39,24 @@ NORMAL_POWER = "normal approximation to the quasi-Poisson score test (variance �
 
 
 def minlike_pvalues(n: int, p0: float) -> np.ndarray:
-    """Two-sided exact binomial p-values (sum of outcomes no likelier than x, tolerance 1e-7) for x = 0..n."""
+    """Two-sided exact binomial p-values for x = 0..n.
+
+    Each p-value sums the probabilities of the outcomes no likelier than x (relative tolerance 1e-7), the rule
+    of
+    scipy's ``binomtest`` and R's ``binom.test``.
+
+    Parameters
+    ----------
+    n : int
+        Number of trials (non-negative integer).
+    p0 : float
+        Success probability under the null, in (0, 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        The n + 1 two-sided p-values, indexed by x.
+    """
     n = validate.count("n", n)
     k = np.arange(n + 1)
     # the binomial pmf from log-gamma (what scipy's binom.pmf computes, without its per-call dispatch cost)
@@ -94,7 +111,32 @@ def _exact_method(mu0: float) -> str:
 def normal_power(ratio, baseline, exposure_ratio=1.0, alpha=0.05, phi=1.0, df=None) -> float:
     """Approximate power of the two-sided quasi-Poisson score test (see module docstring).
 
-    ``df``: residual degrees of freedom φ is estimated from (t reference, noncentral-t power); None for a known φ.
+    Normal approximation with E[x1 - e·x0] = μ1 - e·μ0 and Var = φ·(μ1 + e²·μ0); with ``df`` the statistic is
+    treated as a scaled noncentral t (φ estimated).
+
+    Parameters
+    ----------
+    ratio : float
+        True rate ratio R (positive).
+    baseline : float
+        Expected count μ0 in the baseline (earlier) period (positive).
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive).
+    alpha : float, default 0.05
+        Two-sided level of the test, in (0, 1).
+    phi : float, default 1.0
+        Dispersion φ (variance φ·μ, positive).
+    df : int or None, default None
+        Residual degrees of freedom φ is estimated from (t reference, noncentral-t power); None for a known φ.
+
+    Returns
+    -------
+    float
+        Probability that the test rejects at level ``alpha``.
+
+    References
+    ----------
+    McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
     """
     r = validate.positive("ratio", ratio)
     mu0 = validate.positive("baseline", baseline)
@@ -146,8 +188,31 @@ class PowerResult(Result):
 
 
 def power_ratio(ratio, baseline, exposure_ratio=1.0, alpha=0.05, phi=1.0) -> PowerResult:
-    """Power of the two-period comparison for a true rate ratio at an expected baseline count (exact for φ = 1,
-    normal approximation for φ ≠ 1)."""
+    """Power of the two-period comparison for a true rate ratio at an expected baseline count.
+
+    Exact for φ = 1 (sum over the total n of the conditional rejection probabilities of the exact test; the
+    normal
+    approximation above a baseline of 2,000), normal approximation to the quasi-Poisson score test for φ ≠ 1.
+
+    Parameters
+    ----------
+    ratio : float
+        True rate ratio R (positive).
+    baseline : float
+        Expected count μ0 in the baseline (earlier) period (positive).
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive).
+    alpha : float, default 0.05
+        Two-sided level of the test, in (0, 1).
+    phi : float, default 1.0
+        Dispersion φ (variance φ·μ, positive).
+
+    Returns
+    -------
+    PowerResult
+        Power as ``estimate`` with the normal approximation ``power_normal``, the expected counts
+        ``expected_x0`` and ``expected_x1`` and the ``method`` used.
+    """
     r = validate.positive("ratio", ratio)
     mu0 = validate.positive("baseline", baseline)
     e = validate.positive("exposure_ratio", exposure_ratio)
@@ -176,8 +241,26 @@ def power_ratio(ratio, baseline, exposure_ratio=1.0, alpha=0.05, phi=1.0) -> Pow
 
 
 def power_curve(ratios, baseline, exposure_ratio=1.0, alpha=0.05) -> list[float]:
-    """Exact power (φ = 1) at several true ratios, sharing one cache of rejection bounds (for plots: one
-    ``power_ratio`` call per point would rebuild the bounds every time)."""
+    """Exact power (φ = 1) at several true ratios, sharing one cache of rejection bounds.
+
+    For plots: one :func:`power_ratio` call per point would rebuild the bounds every time.
+
+    Parameters
+    ----------
+    ratios : iterable of float
+        True rate ratios (positive, non-empty).
+    baseline : float
+        Expected count μ0 in the baseline (earlier) period (positive).
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive).
+    alpha : float, default 0.05
+        Two-sided level of the test, in (0, 1).
+
+    Returns
+    -------
+    list of float
+        Power at each ratio, in order.
+    """
     mu0 = validate.positive("baseline", baseline)
     e = validate.positive("exposure_ratio", exposure_ratio)
     a = validate.alpha("alpha", alpha)
@@ -226,9 +309,37 @@ class DetectableChange(Result):
 def minimum_detectable_ratio(
     baseline, exposure_ratio=1.0, power=0.8, alpha=0.05, phi=1.0, direction="decrease", df=None
 ) -> DetectableChange:
-    """Rate ratio detectable with the target power (default 80%, α 0.05) given the expected baseline count — e.g. what
-    drop a quarter of ~350 injuries could reveal. Exact for φ = 1 (and ``df`` None), normal approximation otherwise;
-    with ``df`` (φ estimated on df residual degrees of freedom, t reference) the noncentral-t approximation."""
+    """Rate ratio detectable with the target power given the expected baseline count.
+
+    E.g. what drop a quarter of ~350 injuries could reveal. Exact for φ = 1 (and ``df`` None), normal
+    approximation otherwise; with ``df`` (φ estimated on df residual degrees of freedom, t reference) the
+    noncentral-t approximation. The ratio is where the power first crosses the target on a grid from 1
+    outwards,
+    refined by root finding.
+
+    Parameters
+    ----------
+    baseline : float
+        Expected count μ0 in the baseline (earlier) period (positive).
+    exposure_ratio : float, default 1.0
+        Exposure ratio e = T1/T0 of the two periods (positive).
+    power : float, default 0.8
+        Target power, in (0, 1).
+    alpha : float, default 0.05
+        Two-sided level of the test, in (0, 1).
+    phi : float, default 1.0
+        Dispersion φ (variance φ·μ, positive).
+    direction : {"decrease", "increase"}, default "decrease"
+        Whether to search ratios below 1 (down to 0.001) or above 1 (up to 1001).
+    df : int or None, default None
+        Residual degrees of freedom φ is estimated from; None for a known φ.
+
+    Returns
+    -------
+    DetectableChange
+        The detectable ratio as ``estimate`` and its ``pct_change`` (both None if no ratio in range reaches
+        the target power), with the ``method`` used.
+    """
     mu0 = validate.positive("baseline", baseline)
     e = validate.positive("exposure_ratio", exposure_ratio)
     target = validate.alpha("power", power)

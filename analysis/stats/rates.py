@@ -32,7 +32,27 @@ _POISSON_ASSUMPTIONS = (
 
 
 def garwood_interval(count, alpha=0.05) -> tuple[float, float]:
-    """Exact (Garwood) two-sided 1-alpha interval for a Poisson mean, from chi-square quantiles."""
+    """Exact (Garwood) two-sided 1-alpha interval for a Poisson mean, from chi-square quantiles.
+
+    Lower limit chi2.ppf(alpha/2, 2x)/2 (0 when x = 0), upper limit chi2.ppf(1 - alpha/2, 2x + 2)/2;
+    coverage is at least 1 - alpha for every true mean.
+
+    Parameters
+    ----------
+    count : int
+        Observed Poisson count x (non-negative integer).
+    alpha : float, default 0.05
+        Two-sided error rate, in (0, 1); the interval has nominal level 1 - alpha.
+
+    Returns
+    -------
+    tuple of (float, float)
+        Lower and upper limits for the Poisson mean behind ``count``.
+
+    References
+    ----------
+    Garwood, F. (1936). Fiducial limits for the Poisson distribution. Biometrika 28, 437-442.
+    """
     x = validate.count("count", count)
     a = validate.alpha("alpha", alpha)
     lo = 0.0 if x == 0 else float(stats.chi2.ppf(a / 2, 2 * x) / 2)
@@ -41,8 +61,23 @@ def garwood_interval(count, alpha=0.05) -> tuple[float, float]:
 
 
 def poisson_exact_pvalue(count, expected) -> float:
-    """Two-sided exact Poisson p-value for ``count`` given mean ``expected``, summing outcomes no likelier
-    than the observed one (R poisson.test's rule, relative tolerance 1e-7)."""
+    """Two-sided exact Poisson p-value for ``count`` given mean ``expected``.
+
+    Sums the probabilities of all outcomes no likelier than the observed one (R poisson.test's rule, relative
+    tolerance 1e-7).
+
+    Parameters
+    ----------
+    count : int
+        Observed count (non-negative integer).
+    expected : float
+        Poisson mean under the null hypothesis (positive).
+
+    Returns
+    -------
+    float
+        Two-sided p-value in [0, 1]; 1.0 when ``count`` equals ``expected``.
+    """
     x = validate.count("count", count)
     m = validate.positive("expected", expected)
     if x == m:
@@ -134,15 +169,62 @@ class RateInterval(Result):
 
 
 def count_ci(count, alpha=0.05) -> CountInterval:
-    """Garwood exact interval for the Poisson mean behind one published count (e.g. 293 injuries)."""
+    """Garwood exact interval for the Poisson mean behind one published count (e.g. 293 injuries).
+
+    Parameters
+    ----------
+    count : int
+        Observed count (non-negative integer).
+    alpha : float, default 0.05
+        Two-sided error rate, in (0, 1).
+
+    Returns
+    -------
+    CountInterval
+        The count, the estimate (the count itself), the Garwood interval ``ci``, ``alpha`` and a verdict.
+
+    See Also
+    --------
+    garwood_interval : the interval itself.
+
+    References
+    ----------
+    Garwood, F. (1936). Fiducial limits for the Poisson distribution. Biometrika 28, 437-442.
+    """
     x = validate.count("count", count)
     a = validate.alpha("alpha", alpha)
     return CountInterval(count=x, estimate=float(x), ci=garwood_interval(x, a), alpha=a)
 
 
 def rate_ci(count, exposure, per=1.0, alpha=0.05, null_rate=None) -> RateInterval:
-    """Garwood exact interval for a rate count/exposure×per (e.g. per 1,000 workers); optional exact test of
-    ``null_rate`` (same units) with R poisson.test's two-sided p-value."""
+    """Garwood exact interval for a rate count/exposure×per (e.g. per 1,000 workers).
+
+    Optionally tests ``null_rate`` (same units) with R poisson.test's two-sided exact p-value
+    (:func:`poisson_exact_pvalue` at mean null_rate·exposure/per).
+
+    Parameters
+    ----------
+    count : int
+        Number of events (non-negative integer).
+    exposure : float
+        Exposure (denominator) the events accrued over, e.g. workers or person-years (positive).
+    per : float, default 1.0
+        Multiplier for the rate's units, e.g. 1000 for a rate per 1,000 (positive).
+    alpha : float, default 0.05
+        Two-sided error rate, in (0, 1).
+    null_rate : float or None, default None
+        Rate to test, in the same units as the estimate (positive); None for no test.
+
+    Returns
+    -------
+    RateInterval
+        The rate estimate count/exposure×per, its Garwood interval ``ci`` (the count interval scaled by
+        per/exposure), and ``p_value`` of the test of ``null_rate`` (None without one).
+
+    References
+    ----------
+    Garwood, F. (1936). Fiducial limits for the Poisson distribution. Biometrika 28, 437-442.
+    """
     x = validate.count("count", count)
     t = validate.positive("exposure", exposure)
     k = validate.positive("per", per)

@@ -211,6 +211,33 @@ def expected_counts(observed, exposure=None, *, total: int | None = None, total_
     """Expected counts E_i: national rate x regional exposure, or total / n_regions when no exposure is given.
 
     ``exposure`` may list more regions than ``observed`` (the unpublished ones); then ``total`` is required.
+
+    Parameters
+    ----------
+    observed : Mapping, pandas.Series or sequence of int
+        Observed count per region (non-negative integers); a Mapping's keys or a Series' index name the
+        regions.
+    exposure : Mapping, pandas.Series, sequence of float or None, default None
+        Exposure per region (positive, e.g. workers), keyed by region or aligned with ``observed``; None for
+        equal shares of the total.
+    total : int or None, keyword-only, default None
+        National count (positive, at least the sum of ``observed``); None for the sum of ``observed``.
+        Required when ``observed`` holds only some of the regions.
+    total_exposure : float or None, keyword-only, default None
+        National exposure (positive, at least the summed ``exposure``); None for the sum of ``exposure``.
+        Needs ``exposure``.
+    n_regions : int or None, keyword-only, default None
+        Number of regions in the country (positive, at least the number observed); None for the number of
+        regions in ``exposure`` (or in ``observed`` without exposure).
+    names : sequence of str or None, keyword-only, default None
+        Region names for a plain sequence ``observed``.
+
+    Returns
+    -------
+    ExpectedCounts
+        The ``basis`` ("exposure" or "equal shares") with an explanatory ``basis_note``, ``total``,
+        ``n_regions``, ``total_exposure`` and ``national_rate`` (None for equal shares), and a ``table`` of
+        region, observed, exposure, expected and ratio O/E.
     """
     keys, obs = _counts("observed", observed, names)
     if total is not None:
@@ -354,14 +381,34 @@ def ratio_ci_quasi(observed: int, expected: float, phi: float = 1.0, df: float |
                    alpha: float = 0.05) -> tuple[float, float]:
     """Score interval for the ratio O/E under quasi-Poisson variation (variance ``phi`` times the mean).
 
-    The ratios ``theta`` with ``(O - theta E)^2 <= c^2 phi theta E``, where ``c`` is the two-sided normal quantile
-    or, when ``phi`` was estimated on ``df`` degrees of freedom, Student's t quantile: the inversion of the score
+    The ratios ``theta`` with ``(O - theta E)^2 <= c^2 phi theta E``, where ``c`` is the two-sided normal
+    quantile
+    or, when ``phi`` was estimated on ``df`` degrees of freedom, Student's t quantile: the inversion of the
+    score
     test of :func:`pvalues_above`. With ``phi = 1`` and no ``df`` it is the Poisson score interval
     (``statsmodels.stats.rates.confint_poisson(O, E, method='score')``).
 
+    Parameters
+    ----------
+    observed : int
+        Observed count O (non-negative integer).
+    expected : float
+        Expected count E (positive).
+    phi : float, default 1.0
+        Dispersion φ (variance φ·μ, positive).
+    df : float or None, default None
+        Degrees of freedom φ was estimated on (Student t quantile); None for the normal quantile.
+    alpha : float, default 0.05
+        Two-sided error rate, in (0, 1).
+
     Returns
     -------
-    (float, float)
+    tuple of (float, float)
+        Lower and upper limits for the ratio O/E.
+
+    References
+    ----------
+    McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
     """
     o = validate.count("observed", observed)
     e = validate.positive("expected", expected)
@@ -448,6 +495,48 @@ def funnel_limits(observed, expected, *, names=None, levels: Sequence[float] = (
     """Exact Poisson funnel limits for O/E (95% and 99.8%), with Spiegelhalter's phi and tau2 adjustments.
 
     Returns a long table of limits over a grid of expected counts (for plotting) and per-region flags.
+    Formulas
+    in the module docstring: interpolated exact Poisson quantiles, a winsorised over-dispersion φ with
+    multiplicative limits, and an additive random-effects τ² of DerSimonian-Laird form.
+
+    Parameters
+    ----------
+    observed : Mapping, pandas.Series or sequence of int
+        Observed count O_i per region (non-negative integers); a Mapping's keys or a Series' index name the
+        regions.
+    expected : Mapping, pandas.Series or sequence of float
+        Expected count E_i per region (positive), keyed like ``observed`` or aligned with it.
+    names : sequence of str or None, keyword-only, default None
+        Region names for a plain sequence ``observed`` (default "region 1", "region 2", ...); must be None for
+        a Mapping or Series.
+    levels : sequence of float, keyword-only, default (0.95, 0.998)
+        Two-sided confidence levels of the limits, each in (0, 1).
+    interpolate : bool, keyword-only, default True
+        Spiegelhalter's interpolated quantiles (continuous in E); False for plain exact Poisson quantiles.
+    winsor : float, keyword-only, default 0.1
+        Winsorising fraction of the z-scores for φ, in [0, 0.5).
+    ddof : int, keyword-only, default 0
+        Degrees of freedom subtracted from the number of regions in the χ² test of φ (non-negative; at least 1
+        df must remain).
+    grid : sequence of float or None, keyword-only, default None
+        Expected counts at which to tabulate the limits (positive); None for ``n_grid`` log-spaced points from
+        half the smallest to twice the largest E.
+    n_grid : int, keyword-only, default 200
+        Number of grid points when ``grid`` is None (at least 2).
+
+    Returns
+    -------
+    FunnelResult
+        ``phi`` with its ``phi_df`` and ``phi_p`` (χ² test of φ = 1), ``tau2``, a ``limits`` table over the
+        grid (exact, φ-inflated and random-effects limits at each level) and a ``regions`` table with each
+        region's ratio and flags.
+
+    References
+    ----------
+    Spiegelhalter, D. J. (2005). Funnel plots for comparing institutional performance. Statistics in Medicine
+        24, 1185-1202.
+    DerSimonian, R. and Laird, N. (1986). Meta-analysis in clinical trials. Controlled Clinical Trials 7,
+    177-188.
     """
     keys, obs = _counts("observed", observed, names)
     ex = _aligned_positive("expected", expected, keys)
@@ -599,7 +688,41 @@ def eb_shrinkage(observed, expected, *, names=None, method: str = "mm", alpha: f
                  per: float = 1000.0) -> ShrinkageResult:
     """Shrink regional SIRs (O/E) toward a gamma prior fitted to the regions; posterior gamma intervals.
 
-    Small regions borrow strength from the rest. ``prior_mean`` fixes the prior mean (e.g. 1, the national level).
+    Small regions borrow strength from the rest: θ_i ~ Gamma(a, b), posterior Gamma(a + O_i, b + E_i). A
+    degenerate prior (estimated variance <= 0) shrinks every region fully to the prior mean.
+
+    Parameters
+    ----------
+    observed : Mapping, pandas.Series or sequence of int
+        Observed count O_i per region (non-negative integers); a Mapping's keys or a Series' index name the
+        regions.
+    expected : Mapping, pandas.Series or sequence of float
+        Expected count E_i per region (positive), keyed like ``observed`` or aligned with it.
+    names : sequence of str or None, keyword-only, default None
+        Region names for a plain sequence ``observed`` (default "region 1", "region 2", ...); must be None for
+        a Mapping or Series.
+    method : {"mm", "ml"}, keyword-only, default "mm"
+        Prior by method of moments (Marshall 1991) or by marginal negative-binomial maximum likelihood.
+    alpha : float, keyword-only, default 0.05
+        Two-sided error rate of the intervals, in (0, 1).
+    prior_mean : float or None, keyword-only, default None
+        Fixes the prior mean (positive), e.g. 1, the national level, when only top-selected regions are
+        available; None estimates it.
+    national_rate : float or None, keyword-only, default None
+        National rate per exposure unit (positive); when given, the table also shows the rates per ``per``.
+    per : float, keyword-only, default 1000.0
+        Units of those rates (positive).
+
+    Returns
+    -------
+    ShrinkageResult
+        The prior (``prior_mean``, ``prior_var``, ``prior_shape``, ``prior_rate``, ``degenerate``) and a
+        ``table`` of raw and shrunk ratios with posterior intervals and shrinkage weights.
+
+    References
+    ----------
+    Marshall, R. J. (1991). Mapping disease and mortality rates using empirical Bayes estimators. Applied
+        Statistics 40, 283-294.
     """
     keys, obs = _counts("observed", observed, names)
     ex = _aligned_positive("expected", expected, keys)
@@ -674,7 +797,39 @@ class PoissonTests(Result):
 def poisson_tests(observed, expected, *, names=None, alpha: float = 0.05, m: int | None = None) -> PoissonTests:
     """Exact Poisson tests per region (one-sided 'above' and two-sided), Garwood SIR CIs, Holm and BH.
 
-    ``m`` is the size of the family (e.g. all 20 regions when only the top ones were published).
+    ``m`` is the size of the family (e.g. all 20 regions when only the top ones were published); the p-values
+    of
+    the untested regions are padded with 1.
+
+    Parameters
+    ----------
+    observed : Mapping, pandas.Series or sequence of int
+        Observed count O_i per region (non-negative integers); a Mapping's keys or a Series' index name the
+        regions.
+    expected : Mapping, pandas.Series or sequence of float
+        Expected count E_i per region (positive), keyed like ``observed`` or aligned with it.
+    names : sequence of str or None, keyword-only, default None
+        Region names for a plain sequence ``observed`` (default "region 1", "region 2", ...); must be None for
+        a Mapping or Series.
+    alpha : float, keyword-only, default 0.05
+        Two-sided error rate of the intervals, in (0, 1). Also the significance level of the flags.
+    m : int or None, keyword-only, default None
+        Number of tests in the family (at least the number of regions); None for the number of regions.
+
+    Returns
+    -------
+    PoissonTests
+        A ``table`` of ratios with Garwood intervals, one-sided and two-sided p-values, their Holm and
+        Benjamini-Hochberg adjustments and flags, and the regions flagged ``above_raw``, ``above_holm`` and
+        ``above_bh``.
+
+    References
+    ----------
+    Garwood, F. (1936). Fiducial limits for the Poisson distribution. Biometrika 28, 437-442.
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scand. J. Statist. 6, 65-70.
+    Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery rate: a practical and powerful
+    approach
+        to multiple testing. J. R. Statist. Soc. B 57, 289-300.
     """
     keys, obs = _counts("observed", observed, names)
     ex = _aligned_positive("expected", expected, keys)
@@ -736,6 +891,34 @@ def rank_intervals(observed, expected, *, names=None, method: str = "poisson", n
     """Rank uncertainty: redraw each region's ratio (Poisson(O)/E, or the EB posterior gamma), rank, summarise.
 
     Deterministic for a given ``seed`` (numpy default_rng). Ties share the average rank; 1 = highest ratio.
+
+    Parameters
+    ----------
+    observed : Mapping, pandas.Series or sequence of int
+        Observed count O_i per region (non-negative integers); a Mapping's keys or a Series' index name the
+        regions.
+    expected : Mapping, pandas.Series or sequence of float
+        Expected count E_i per region (positive), keyed like ``observed`` or aligned with it.
+    names : sequence of str or None, keyword-only, default None
+        Region names for a plain sequence ``observed`` (default "region 1", "region 2", ...); must be None for
+        a Mapping or Series.
+    method : {"poisson", "posterior"}, keyword-only, default "poisson"
+        Parametric bootstrap O* ~ Poisson(O), or draws from the empirical-Bayes posterior of
+        :func:`eb_shrinkage`.
+    n_draws : int, keyword-only, default 4000
+        Number of draws (positive).
+    seed : int, keyword-only, default DEFAULT_SEED (2025)
+        Seed of ``numpy.random.default_rng`` (non-negative).
+    alpha : float, keyword-only, default 0.05
+        The rank interval is the (alpha/2, 1 - alpha/2) empirical quantile pair, alpha in (0, 1).
+    eb_method : {"mm", "ml"}, keyword-only, default "mm"
+        Prior estimator for ``method="posterior"``.
+
+    Returns
+    -------
+    RankResult
+        A ``table`` per region of the observed rank, the rank interval and the probability of ranking first,
+        with the ``draws`` description, ``n_draws`` and ``seed``.
     """
     keys, obs = _counts("observed", observed, names)
     ex = _aligned_positive("expected", expected, keys)
@@ -812,7 +995,25 @@ def unpublished_bounds(published, total: int, n_regions: int = KZ_FIRST_LEVEL_UN
                        names=None) -> UnpublishedBounds:
     """Bounds on unpublished regions from the published top-k counts, the national total and the region count.
 
-    Each unpublished region is <= the smallest published count and together they hold total - sum(published).
+    Each unpublished region is <= the smallest published count and together they hold total - sum(published);
+    pigeonhole bounds follow. Inconsistent inputs are reported in the result, not raised.
+
+    Parameters
+    ----------
+    published : Mapping, pandas.Series or sequence of int
+        Published counts of the top regions (non-negative integers).
+    total : int
+        National total count (positive).
+    n_regions : int, default KZ_FIRST_LEVEL_UNITS (20)
+        Number of regions in the country (positive).
+    names : sequence of str or None, keyword-only, default None
+        Region names for a plain sequence ``published``.
+
+    Returns
+    -------
+    UnpublishedBounds
+        The ``remainder`` held by the ``n_unpublished`` regions, their mean and the largest and smallest
+        possible count of each, and whether the publication is consistent (with any problems found).
     """
     keys, pub = _counts("published", published, names)
     validate.positive_int("total", total)
@@ -903,7 +1104,52 @@ def assess_regions(observed, exposure=None, total: int | None = None, alpha: flo
                    per: float = 1000.0) -> RegionAssessment:
     """One call for the regional notebook: expected counts, exact tests with Holm/BH, funnel flags, EB, ranks.
 
-    ``n_regions`` (e.g. 20) is required when ``observed`` holds only the published top regions.
+    ``n_regions`` (e.g. 20) is required when ``observed`` holds only the published top regions; then the EB
+    prior
+    mean is fixed at the national level 1 and the unpublished regions are bounded.
+
+    Parameters
+    ----------
+    observed : Mapping, pandas.Series or sequence of int
+        Observed count per region (non-negative integers), keyed by region name.
+    exposure : Mapping, pandas.Series, sequence of float or None, default None
+        Exposure per region (see :func:`expected_counts`); None for equal shares.
+    total : int or None, default None
+        National count; None for the sum of ``observed``.
+    alpha : float, default 0.05
+        Significance level and two-sided error rate of the intervals, in (0, 1).
+    seed : int, default DEFAULT_SEED (2025)
+        Seed of the rank draws.
+    n_regions : int or None, keyword-only, default None
+        Number of regions in the country.
+    total_exposure : float or None, keyword-only, default None
+        National exposure (see :func:`expected_counts`).
+    eb_method : {"mm", "ml"}, keyword-only, default "mm"
+        Prior estimator of :func:`eb_shrinkage`.
+    rank_method : {"poisson", "posterior"}, keyword-only, default "poisson"
+        Draws for :func:`rank_intervals`.
+    n_draws : int, keyword-only, default 4000
+        Number of rank draws.
+    per : float, keyword-only, default 1000.0
+        Units of the rates in the shrinkage table.
+
+    Returns
+    -------
+    RegionAssessment
+        One ``table`` per region joining the tests, funnel flags, shrinkage and ranks; the component results
+        ``expected``, ``tests``, ``funnel``, ``shrinkage``, ``ranks`` and ``unpublished`` (None when every
+        region is observed); ``partial`` (only some regions observed) and ``m_tests``.
+
+    References
+    ----------
+    Spiegelhalter, D. J. (2005). Funnel plots for comparing institutional performance. Statistics in Medicine
+        24, 1185-1202.
+    Marshall, R. J. (1991). Mapping disease and mortality rates using empirical Bayes estimators. Applied
+        Statistics 40, 283-294.
+    Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scand. J. Statist. 6, 65-70.
+    Benjamini, Y. and Hochberg, Y. (1995). Controlling the false discovery rate: a practical and powerful
+    approach
+        to multiple testing. J. R. Statist. Soc. B 57, 289-300.
     """
     alpha = validate.alpha("alpha", alpha)
     exp = expected_counts(observed, exposure, total=total, total_exposure=total_exposure, n_regions=n_regions)

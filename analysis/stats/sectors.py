@@ -431,10 +431,38 @@ def share_excess_pvalue(k: int, n: int, share: float, dispersion: float = 1.0, d
                         alpha: float = 0.05) -> float:
     """One-sided p-value of a proportion ``k / n`` above ``share``: the exact binomial tail on the effective sample.
 
-    ``P(Beta(x*, n* - x* + 1) <= share)`` with ``x* = (k / n) n*``; for φ = 1 without ``df`` it is
-    ``scipy.stats.binomtest(k, n, share, alternative="greater").pvalue``. It is below ``alpha / 2`` exactly when
-    the lower limit of :func:`share_interval` (same φ, df, alpha) exceeds ``share``. ``alpha`` matters only
-    through the t adjustment of ``df``.
+    ``P(Beta(x*, n* - x* + 1) <= share)`` with ``x* = (k / n) n*`` and ``n*`` from :func:`effective_sample`;
+    for
+    φ = 1 without ``df`` it is ``scipy.stats.binomtest(k, n, share, alternative="greater").pvalue``. It is
+    below
+    ``alpha / 2`` exactly when the lower limit of :func:`share_interval` (same φ, df, alpha) exceeds
+    ``share``.
+
+    Parameters
+    ----------
+    k : int
+        Number of successes, e.g. the sector's injuries (non-negative, at most ``n``).
+    n : int
+        Number of trials, e.g. all injuries of the period (positive).
+    share : float
+        Null proportion, e.g. the sector's employment share, strictly between 0 and 1.
+    dispersion : float, default 1.0
+        φ, the variance inflation over binomial.
+    df : int or None, default None
+        Degrees of freedom φ was estimated on (Korn-Graubard t adjustment of the effective sample); None for
+        none.
+    alpha : float, default 0.05
+        Level of the t adjustment; matters only when ``df`` is given.
+
+    Returns
+    -------
+    float
+        One-sided p-value in [0, 1]; 1.0 when ``k`` is 0.
+
+    References
+    ----------
+    Korn, E. L. and Graubard, B. I. (1998). Confidence intervals for proportions with small expected number of
+        positive counts estimated from survey data. Survey Methodology 24, 193-201.
     """
     validate.count("k", k)
     validate.positive_int("n", n)
@@ -709,7 +737,35 @@ def share_vs_history(count: int, total: int, past_counts: Sequence[int], past_to
                      alpha: float = 0.05, sector: str | None = None) -> ShareHistoryTest:
     """Test a period's sector share against the pooled past shares: exact binomial, chi-square, over-dispersed.
 
-    The over-dispersed version inflates the binomial variance by the between-year dispersion of past shares.
+    The over-dispersed version inflates the binomial variance by the between-year dispersion φ of past shares
+    (Pearson χ²/(Y - 1), floored at 1) and refers z to Student's t on Y - 1 df (Y past years; needs Y >= 2).
+
+    Parameters
+    ----------
+    count : int
+        The sector's count in the period (non-negative, at most ``total``).
+    total : int
+        All counts of the period (positive).
+    past_counts : sequence of int
+        The sector's counts in past periods (non-empty).
+    past_totals : sequence of int
+        All counts of the same past periods (positive, same length, each at least the matching past count).
+    alpha : float, keyword-only, default 0.05
+        Two-sided error rate of the Clopper-Pearson interval for the current share, in (0, 1).
+    sector : str or None, keyword-only, default None
+        Sector name for the verdict.
+
+    Returns
+    -------
+    ShareHistoryTest
+        The current ``share`` with its ``ci``, the ``pooled_share`` of ``n_years`` past periods,
+        ``p_binomial`` (exact two-sided binomial), ``p_chi2`` (Pearson χ² of current against pooled past, no
+        continuity correction), ``phi``, ``z_overdispersed`` and ``p_overdispersed`` (NaN with one past year).
+
+    References
+    ----------
+    Clopper, C. J. and Pearson, E. S. (1934). The use of confidence or fiducial limits illustrated in the case
+        of the binomial. Biometrika 26, 404-413.
     """
     validate.count("count", count)
     validate.positive_int("total", total)

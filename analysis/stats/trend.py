@@ -28,7 +28,18 @@ from analysis.stats.dispersion import clean_series, design, estimate_dispersion,
 
 
 def p_text(p: float | None) -> str:
-    """A p-value in a sentence: 'p = 0.081', 'p < 0.001' (the formatting policy of ``analysis.core.fmt``)."""
+    """A p-value in a sentence: 'p = 0.081', 'p < 0.001' (the formatting policy of ``analysis.core.fmt``).
+
+    Parameters
+    ----------
+    p : float or None
+        The p-value.
+
+    Returns
+    -------
+    str
+        ``"p = ..."`` or ``"p < ..."``; ``"p not defined"`` when ``fmt_pvalue`` gives an empty string.
+    """
     text = fmt_pvalue(p)
     if not text:
         return "p not defined"

@@ -102,8 +102,47 @@ def assess_window(years, counts, end_year, window_years, reported_change_pct, me
                   rates=None, alpha=0.05) -> WindowAssessment:
     """Assess 'over N years the figure fell p%': consistency, endpoint tests and a whole-series trend.
 
-    ``workers`` (same length as ``years``) turns counts into rates for ``measure='rate'`` (exposure ratio and GLM
+    ``workers`` (same length as ``years``) turns counts into rates for ``measure='rate'`` (exposure ratio and
+    GLM
     offset). ``rates`` (dict year -> published rate) lets the check say whether the claim matches the rate.
+    The
+    endpoint test uses the quasi-Poisson φ of the whole series (Pearson χ²/df around a log-linear trend,
+    floored at
+    1, t reference on its residual df).
+
+    Parameters
+    ----------
+    years : sequence of int
+        Years of the annual series.
+    counts : sequence of int
+        Annual counts (same length; rounded to integers).
+    end_year : int
+        Last year of the claim's window (must be in ``years``).
+    window_years : int
+        Length N of the window in years, both ends included (its first year must be in ``years``).
+    reported_change_pct : float
+        The claimed percent change over the window; its decimals set the rounding of the consistency check.
+    measure : {"count", "rate"}, default "count"
+        Whether the claim is about the count or the rate per 1,000 workers.
+    workers : sequence of float or None, default None
+        Workers each year (same length as ``years``); required for ``measure="rate"``.
+    rates : dict or None, default None
+        Published rates per 1,000 workers by year; when both window ends are present, the claim is checked
+        against their rounded change.
+    alpha : float, default 0.05
+        Two-sided error rate of the intervals, in (0, 1).
+
+    Returns
+    -------
+    WindowAssessment
+        The window's change with the ``consistent`` check (and ``rate_consistent``), the exact and
+        over-dispersed endpoint p-values and intervals, the ``dispersion`` φ with its interval, and the
+        whole-series quasi-Poisson ``apc`` with ``apc_ci`` and ``p_value_trend`` (``apc_by_model`` for every
+        trend model).
+
+    References
+    ----------
+    McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapman & Hall.
     """
     validate.alpha("alpha", alpha)
     if measure not in ("count", "rate"):
@@ -258,7 +297,24 @@ def joinpoint_power(mean, years, dispersion=1.0, exposure=None, n_series=400, n_
 
 
 def clear(lo: float, hi: float, direction: int) -> bool:
-    """The interval [lo, hi] lies entirely on the claimed side of zero (below for a decline, above for a rise)."""
+    """Whether the interval [lo, hi] lies entirely on the claimed side of zero.
+
+    Below zero for a decline, above zero for a rise.
+
+    Parameters
+    ----------
+    lo : float
+        Lower limit of the interval.
+    hi : float
+        Upper limit of the interval.
+    direction : int
+        Sign of the claimed change: negative for a decline, otherwise a rise.
+
+    Returns
+    -------
+    bool
+        True when ``hi < 0`` for a decline, or ``lo > 0`` for a rise.
+    """
     return hi < 0 if direction < 0 else lo > 0
 
 

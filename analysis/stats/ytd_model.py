@@ -242,7 +242,21 @@ def make_releases(year, last_month, count, *, derived=None, available=None, form
 
 
 def check_releases(releases: Iterable[Release]) -> tuple[Release, ...]:
-    """Sorted releases; ``ValueError`` for a non-Release, a duplicate (year, month) or a falling cumulative count."""
+    """Validate and sort cumulative year-to-date releases.
+
+    ``ValueError`` for a non-Release, a duplicate (year, month) or a cumulative count that falls within a
+    year.
+
+    Parameters
+    ----------
+    releases : iterable of Release
+        Published cumulative counts, each for a year and the last month it covers.
+
+    Returns
+    -------
+    tuple of Release
+        The releases sorted by (year, last month).
+    """
     rel = list(releases)
     for i, r in enumerate(rel):
         if not isinstance(r, Release):
