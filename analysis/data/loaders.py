@@ -53,7 +53,26 @@ def label_for(path: Path) -> str:
 
 
 def decode(raw: bytes, label: str) -> str:
-    """UTF-8 text of a data file (a leading byte-order mark is dropped); names line and column of a bad byte."""
+    """UTF-8 text of a data file (a leading byte-order mark is dropped); names line and column of a bad byte.
+
+    Parameters
+    ----------
+    raw : bytes
+        The file's content.
+    label : str
+        How error messages name the file (see :func:`label_for`).
+
+    Returns
+    -------
+    str
+        The decoded text.
+
+    Raises
+    ------
+    DataError
+        When ``raw`` is empty, or is not UTF-8 (naming the line, the column where the header allows, and the
+        bad byte).
+    """
     if not raw:
         raise DataError(label, None, None, "is empty (0 bytes); a data file needs a header and at least one row")
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -74,10 +93,33 @@ def decode(raw: bytes, label: str) -> str:
 
 
 def parse_csv(text: str, label: str) -> tuple[list[str], list[list[str]], list[int]]:
-    """(header, rows, line of each row) of CSV text; refuses unbalanced quotes, ragged rows and header-only files.
+    """(header, rows, line of each row) of CSV text; refuses unbalanced quotes, ragged rows and header-only
+    files.
 
-    No data file has a line break inside a field, so a quoted field that runs past its line is an unbalanced quote:
-    the error names the line where it opened.
+    No data file has a line break inside a field, so a quoted field that runs past its line is an unbalanced
+    quote: the error names the line where it opened.
+
+    Parameters
+    ----------
+    text : str
+        The file's decoded text.
+    label : str
+        How error messages name the file (see :func:`label_for`).
+
+    Returns
+    -------
+    header : list of str
+        The column names.
+    rows : list of list of str
+        The fields of each data row, as text.
+    lines : list of int
+        The 1-based file line of each row (header = line 1).
+
+    Raises
+    ------
+    DataError
+        Naming file, line and (where known) column for an empty file, a file with a header only, an unbalanced
+        quote, an empty or repeated header field, or a row whose number of fields differs from the header's.
     """
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records: list[tuple[int, list[str]]] = []
@@ -191,7 +233,18 @@ def _show(v) -> str:
 
 
 def value_column(spec: FileSpec) -> str | None:
-    """The column that carries a file's figure ('value', or 'deaths' for events), if any."""
+    """The column that carries a file's figure ('value', or 'deaths' for events), if any.
+
+    Parameters
+    ----------
+    spec : analysis.data.schemas.FileSpec
+        The file's specification.
+
+    Returns
+    -------
+    str or None
+        'value' when the file has a numeric ``value`` column, 'deaths' for ``events``, else None.
+    """
     return "value" if any(c == "value" for c, _ in spec.numbers) else "deaths" if spec.name == "events" else None
 
 
@@ -237,6 +290,29 @@ def validate_text(name: str, raw: bytes, label: str, refs: dict[str, pd.DataFram
     """Validate the bytes of ``data/<name>.csv`` against its spec, given its validated reference tables.
 
     Returns the typed table and the file line of each row. Raises :class:`DataError`.
+
+    Parameters
+    ----------
+    name : str
+        The file stem, a key of :data:`analysis.data.schemas.FILES`.
+    raw : bytes
+        The file's content.
+    label : str
+        How error messages name the file (see :func:`label_for`).
+    refs : dict of str to pandas.DataFrame
+        The validated tables the file references (``regions``, ``sectors``, ``sources``), by stem.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        The typed table (text columns as strings, numbers as floats or integers, booleans as bool).
+    lines : list of int
+        The 1-based file line of each row of ``table`` (header = line 1).
+
+    Raises
+    ------
+    DataError
+        When the file breaks any rule of its schema, naming file, line, column and problem.
     """
     spec = FILES[name]
     header, rows, lines = parse_csv(decode(raw, label), label)

@@ -571,7 +571,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status (0 added, 1 refused, 2 usage error)."""
+    """Command-line entry point; returns the exit status (0 added, 1 refused, 2 usage error).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``); see ``python -m analysis.releases --help``.
+
+    Returns
+    -------
+    int
+        0 when the release was added (or, with ``--dry-run``, would be), 1 when it was refused (the reason on
+        standard error). A usage error exits with status 2 through ``argparse``.
+    """
     args = _parser().parse_args(argv)
     try:
         plan = add_release(
