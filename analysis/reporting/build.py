@@ -366,8 +366,8 @@ def inputs_key(inputs: dict) -> str:
     Parameters
     ----------
     inputs : dict
-        The input record (:meth:`Inputs.job_inputs`): format, kernel, notebook, parameters, title, source and data
-        digests, lock file digest.
+        The input record (:meth:`Inputs.job_inputs`): format, kernel, notebook, parameters, title, source
+        and data digests, lock file digest.
 
     Returns
     -------
