@@ -973,9 +973,35 @@ def run_jobs(
     """Run ``todo`` [(job, key, inputs)] on a process pool, ``workers`` at a time, longest (last run) first.
 
     With ``preload``, the workers' kernels are forked from one process that has already imported what the
-    notebooks import (analysis.reporting.kernels): one kernel per notebook still, without 2-4 s of imports each.
-    When a worker dies (killed, out of memory), every report running at that moment fails with
+    notebooks import (analysis.reporting.kernels): one kernel per notebook still, without 2-4 s of imports
+    each. When a worker dies (killed, out of memory), every report running at that moment fails with
     ``BrokenProcessPool``; each is retried once on a fresh pool, so the innocent ones still build.
+
+    Parameters
+    ----------
+    todo : iterable of tuple
+        ``(job, key, inputs)`` for each report to run: the :class:`Job`, its cache key and its input record.
+    layout : Layout
+        The output folder's layout (the build log goes to ``.cache/build.log``).
+    progress : Progress
+        Reports each start, end and retry.
+    workers : int
+        Reports run at once.
+    cell_timeout : float or None
+        Seconds allowed per cell; None for no limit.
+    on_result : callable
+        Called in this process as ``on_result(job, key, inputs, result)`` once per report, as each finishes (a
+        crashed worker's report gets a failed result).
+    preload : bool, default True
+        Fork the kernels from a zygote that imported the notebooks' modules once.
+    provenance : dict, optional
+        The build's provenance, for each page's footer.
+
+    Raises
+    ------
+    BaseException
+        Whatever interrupts the build (``KeyboardInterrupt``, :class:`Terminated`) is re-raised after the
+        pool's workers are stopped.
     """
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
