@@ -294,6 +294,7 @@ def add_release(period, *, url: str, publisher: str, date_published: str, quote:
     conflict_note : str, optional
         Record figures that conflict with existing ones as documented conflicts (not preferred) with this note.
     data_dir : path, default the project's data/
+        The data folder the release is added to (a copy in tests).
     dry_run : bool
         Validate and return the rows without writing anything.
 
