@@ -12,6 +12,17 @@ RESULTS_DIR = REPORTS_DIR / "results"
 
 
 def resolve(path: str | Path) -> Path:
-    """Absolute path for ``path``; relative paths are taken from the project root."""
+    """Absolute path for ``path``; relative paths are taken from the project root.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A path, absolute or relative to the project root (not to the current directory).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` itself when absolute, else ``ROOT / path``.
+    """
     p = Path(path)
     return p if p.is_absolute() else ROOT / p

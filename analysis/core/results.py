@@ -15,7 +15,21 @@ import numpy as np
 
 
 def jsonable(x: Any) -> Any:
-    """Convert to plain JSON types: numpy scalars -> Python, tuples -> lists, NaN/inf -> None."""
+    """Convert to plain JSON types: numpy scalars -> Python, tuples -> lists, NaN/inf -> None.
+
+    Parameters
+    ----------
+    x : object
+        A :class:`Result` (converted with its ``to_dict()``), a dataclass instance, a mapping, a list, tuple
+        or set (sets are sorted), a numpy array or scalar, a pandas DataFrame (a list of row records), a
+        pandas missing value, or a plain JSON value. Anything else becomes its ``str()``.
+
+    Returns
+    -------
+    object
+        ``dict``, ``list``, ``str``, ``int``, ``float``, ``bool`` or ``None``, nested as in ``x``; mapping
+        keys become strings and non-finite floats become ``None``.
+    """
     if isinstance(x, Result):
         return x.to_dict()
     if dataclasses.is_dataclass(x) and not isinstance(x, type):

@@ -37,7 +37,19 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 
 
 def sentences(text: str) -> int:
-    """Number of sentences in ``text`` (a full stop followed by a capital starts a new one)."""
+    """Number of sentences in ``text`` (a full stop followed by a capital starts a new one).
+
+    Parameters
+    ----------
+    text : str
+        Prose; a sentence ends at ``.``, ``!`` or ``?`` followed by white space and a capital letter or a
+        digit.
+
+    Returns
+    -------
+    int
+        The number of sentences; 0 for empty or blank text.
+    """
     text = text.strip()
     return 0 if not text else len(_SENTENCE_END.split(text))
 
@@ -90,7 +102,19 @@ class Verdict:
 
 
 def table_payload(df) -> dict[str, Any]:
-    """A DataFrame as ``{"columns": [...], "rows": [[...], ...]}`` (JSON types, column order kept)."""
+    """A DataFrame as ``{"columns": [...], "rows": [[...], ...]}`` (JSON types, column order kept).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table; its index is dropped.
+
+    Returns
+    -------
+    dict
+        ``"columns"``: the column names as strings; ``"rows"``: one list per row, converted with
+        :func:`analysis.core.results.jsonable` (NaN becomes ``None``).
+    """
     return {"columns": [str(c) for c in df.columns],
             "rows": [jsonable(list(r)) for r in df.itertuples(index=False, name=None)]}
 

@@ -38,12 +38,53 @@ def _national(name: str, key: str, data_dir, include_derived: bool) -> pd.DataFr
 
 
 def load_national_annual(data_dir=DATA_DIR, include_derived: bool = True) -> pd.DataFrame:
-    """National annual figures, both systems, long format; derived previous-year counts appended when asked."""
+    """National annual figures, both systems, long format; derived previous-year counts appended when asked.
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder.
+    include_derived : bool, default True
+        Append the previous-year counts back-calculated from a published count and its published change
+        (``derived`` True, the arithmetic in ``formula``), only where the earlier count itself was not
+        published.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per year, system and measure (published rows, then derived ones), with ``derived`` and
+        ``formula`` columns.
+
+    Raises
+    ------
+    DataError
+        When a data file read fails validation, naming file, line (header = line 1), column and problem.
+    """
     return _national("national_annual", "year", data_dir, include_derived)
 
 
 def load_national_ytd(data_dir=DATA_DIR, include_derived: bool = True) -> pd.DataFrame:
-    """Cumulative year-to-date national releases (long format) with first and last month."""
+    """Cumulative year-to-date national releases (long format) with first and last month.
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder.
+    include_derived : bool, default True
+        Append the counts for the same period a year earlier back-calculated from a published count and its
+        published change, only where the earlier count itself was not published.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per period, system and measure, with ``derived``, ``formula``, ``first_month`` and
+        ``last_month`` (1-12) columns.
+
+    Raises
+    ------
+    DataError
+        When a data file read fails validation, naming file, line (header = line 1), column and problem.
+    """
     df = _national("national_ytd", "period", data_dir, include_derived)
     months = df["period"].map(period_months)
     df["first_month"] = months.map(lambda t: t[1])
@@ -94,7 +135,31 @@ def _derive_previous(df: pd.DataFrame, key: str) -> pd.DataFrame:
 
 def national_series(system: str = "ministry", measure: str = "injured", *, include_derived: bool = True,
                     data_dir=DATA_DIR) -> pd.Series:
-    """Preferred annual values of one measure, indexed by year (name = measure)."""
+    """Preferred annual values of one measure, indexed by year (name = measure).
+
+    Parameters
+    ----------
+    system : {'ministry', 'bns'}, default 'ministry'
+        The statistical system: the Ministry of Labour's register or the Bureau of National Statistics.
+    measure : str, default 'injured'
+        The measure (``injured``, ``fatal``, ``rate_per_1000``, ...).
+    include_derived : bool, default True
+        Include previous-year counts back-calculated from a published change (keyword only).
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder. Keyword only.
+
+    Returns
+    -------
+    pandas.Series
+        The preferred value for each year, sorted by year, named ``measure``.
+
+    Raises
+    ------
+    ValueError
+        When ``system`` is not a known system, or when the data hold no preferred value of ``measure`` for it.
+    DataError
+        When a data file read fails validation, naming file, line (header = line 1), column and problem.
+    """
     if system not in SYSTEMS:
         raise ValueError(f"system must be one of {SYSTEMS}, got {system!r}")
     df = load_national_annual(data_dir, include_derived)
@@ -105,8 +170,33 @@ def national_series(system: str = "ministry", measure: str = "injured", *, inclu
 
 
 def national_total(period: str, system: str = "ministry", measure: str = "injured", data_dir=DATA_DIR) -> int | None:
-    """The preferred national count for a period ('2024' annual, '2025-Q1' year-to-date), published or derived;
-    None when there is none."""
+    """The preferred national count for a period ('2024' annual, '2025-Q1' year-to-date), published or
+    derived; None when there is none.
+
+    Parameters
+    ----------
+    period : str
+        A year ('2024') or a year-to-date period ('2025-Q1', '2025-H1', '2025-01..06'; canonicalised with
+        :func:`analysis.data.schemas.canonical_period`).
+    system : {'ministry', 'bns'}, default 'ministry'
+        The statistical system.
+    measure : str, default 'injured'
+        The measure.
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder.
+
+    Returns
+    -------
+    int or None
+        The preferred count (derived counts included); None when the data hold none.
+
+    Raises
+    ------
+    ValueError
+        When ``period`` is not a valid period.
+    DataError
+        When a data file read fails validation, naming file, line (header = line 1), column and problem.
+    """
     period = canonical_period(period)
     if len(period) == 4:
         df = load_national_annual(data_dir)
@@ -121,8 +211,25 @@ def national_total(period: str, system: str = "ministry", measure: str = "injure
 def published_changes(data_dir=DATA_DIR) -> pd.DataFrame:
     """Every published year-on-year percent change whose two counts are both known (published or derived).
 
-    Columns: table, period, previous_period, system, measure, current, previous, previous_derived, pct_published.
-    The triples feed the consistency checks (does the percent match the counts?).
+    Columns: table, period, previous_period, system, measure, current, previous, previous_derived,
+    pct_published. The triples feed the consistency checks (does the percent match the counts?).
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per preferred published percent change (annual and year-to-date), with the columns above and
+        ``pct_source_id``; ``current``, ``previous`` and ``previous_derived`` are None where a count is
+        unknown.
+
+    Raises
+    ------
+    DataError
+        When a data file read fails validation, naming file, line (header = line 1), column and problem.
     """
     out = []
     for table, key, df in (("national_annual", "year", load_national_annual(data_dir)),
@@ -145,7 +252,33 @@ def published_changes(data_dir=DATA_DIR) -> pd.DataFrame:
 # ---------------------------------------------------------------- denominators
 def workforce_value(period: str, measure: str = "hired_employees", geography: str = "Kazakhstan",
                     data_dir=DATA_DIR) -> tuple[float, str]:
-    """One labour-force-survey figure (value, source_id); LFS rows only, so enterprise counts never slip in."""
+    """One labour-force-survey figure (value, source_id); LFS rows only, so enterprise counts never slip in.
+
+    Parameters
+    ----------
+    period : str
+        The period of the figure as written in ``workforce.csv`` (e.g. '2024').
+    measure : str, default 'hired_employees'
+        The workforce measure.
+    geography : str, default 'Kazakhstan'
+        'Kazakhstan' or a canonical region name.
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder.
+
+    Returns
+    -------
+    value : float
+        The figure (an exact one preferred to an approximate one).
+    source_id : str
+        Its source in ``sources.csv``.
+
+    Raises
+    ------
+    ValueError
+        When the data hold no all-sector LFS figure for ``measure``, ``geography`` and ``period``.
+    DataError
+        When a data file read fails validation, naming file, line (header = line 1), column and problem.
+    """
     w = _get("workforce", data_dir)
     sel = w[(w["period"] == period) & (w["measure"] == measure) & (w["geography"] == geography)
             & w["sector"].isna() & (w["basis"] == "LFS")]
@@ -159,6 +292,22 @@ def implied_workers(data_dir=DATA_DIR) -> pd.DataFrame:
     """Workers implied by the Ministry's own rate: injured / (rate per 1,000) x 1,000, per year (derived).
 
     The rate is published to 2 decimals, so ``low``/``high`` give the range the rounding allows.
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per year with both a published count and a published rate: ``year``, ``injured``,
+        ``rate_per_1000``, ``workers``, ``low``, ``high``, ``derived`` (True), ``formula`` and ``source_ids``.
+
+    Raises
+    ------
+    DataError
+        When a data file read fails validation, naming file, line (header = line 1), column and problem.
     """
     a = load_national_annual(data_dir, include_derived=False)
     a = a[(a["system"] == "ministry") & a["preferred"]]
@@ -176,9 +325,28 @@ def implied_workers(data_dir=DATA_DIR) -> pd.DataFrame:
 
 
 def workers_for_years(years, data_dir=DATA_DIR) -> pd.DataFrame:
-    """Implied Ministry workers for each year, log-linearly interpolated (and flat-extrapolated) where missing.
+    """Implied Ministry workers for each year, log-linearly interpolated (and flat-extrapolated) where
+    missing.
 
     Columns: year, workers, interpolated. All values are derived; interpolated ones doubly so.
+
+    Parameters
+    ----------
+    years : iterable of int
+        The years wanted, in the order wanted.
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per year of ``years``; ``interpolated`` is True where :func:`implied_workers` has no value for
+        the year.
+
+    Raises
+    ------
+    DataError
+        When a data file read fails validation, naming file, line (header = line 1), column and problem.
     """
     iw = implied_workers(data_dir).set_index("year")["workers"]
     known_years = np.array(iw.index, dtype=float)

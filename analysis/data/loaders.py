@@ -35,13 +35,44 @@ from analysis.data.schemas import DATA_FILES, FILES, DataError, FileSpec, parse_
 
 
 def label_for(path: Path) -> str:
-    """How errors name a data file: ``data/<name>.csv`` in the project's data directory, else the full path."""
+    """How errors name a data file: ``data/<name>.csv`` in the project's data directory, else the full path.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The data file.
+
+    Returns
+    -------
+    str
+        ``data/<file name>`` when ``path`` lies directly in :data:`analysis.core.paths.DATA_DIR`, else
+        ``str(path)``.
+    """
     path = Path(path)
     return f"data/{path.name}" if path.resolve().parent == DATA_DIR.resolve() else str(path)
 
 
 def decode(raw: bytes, label: str) -> str:
-    """UTF-8 text of a data file (a leading byte-order mark is dropped); names line and column of a bad byte."""
+    """UTF-8 text of a data file (a leading byte-order mark is dropped); names line and column of a bad byte.
+
+    Parameters
+    ----------
+    raw : bytes
+        The file's content.
+    label : str
+        How error messages name the file (see :func:`label_for`).
+
+    Returns
+    -------
+    str
+        The decoded text.
+
+    Raises
+    ------
+    DataError
+        When ``raw`` is empty, or is not UTF-8 (naming the line, the column where the header allows, and the
+        bad byte).
+    """
     if not raw:
         raise DataError(label, None, None, "is empty (0 bytes); a data file needs a header and at least one row")
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -62,10 +93,33 @@ def decode(raw: bytes, label: str) -> str:
 
 
 def parse_csv(text: str, label: str) -> tuple[list[str], list[list[str]], list[int]]:
-    """(header, rows, line of each row) of CSV text; refuses unbalanced quotes, ragged rows and header-only files.
+    """(header, rows, line of each row) of CSV text; refuses unbalanced quotes, ragged rows and header-only
+    files.
 
-    No data file has a line break inside a field, so a quoted field that runs past its line is an unbalanced quote:
-    the error names the line where it opened.
+    No data file has a line break inside a field, so a quoted field that runs past its line is an unbalanced
+    quote: the error names the line where it opened.
+
+    Parameters
+    ----------
+    text : str
+        The file's decoded text.
+    label : str
+        How error messages name the file (see :func:`label_for`).
+
+    Returns
+    -------
+    header : list of str
+        The column names.
+    rows : list of list of str
+        The fields of each data row, as text.
+    lines : list of int
+        The 1-based file line of each row (header = line 1).
+
+    Raises
+    ------
+    DataError
+        Naming file, line and (where known) column for an empty file, a file with a header only, an unbalanced
+        quote, an empty or repeated header field, or a row whose number of fields differs from the header's.
     """
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records: list[tuple[int, list[str]]] = []
@@ -179,7 +233,18 @@ def _show(v) -> str:
 
 
 def value_column(spec: FileSpec) -> str | None:
-    """The column that carries a file's figure ('value', or 'deaths' for events), if any."""
+    """The column that carries a file's figure ('value', or 'deaths' for events), if any.
+
+    Parameters
+    ----------
+    spec : analysis.data.schemas.FileSpec
+        The file's specification.
+
+    Returns
+    -------
+    str or None
+        'value' when the file has a numeric ``value`` column, 'deaths' for ``events``, else None.
+    """
     return "value" if any(c == "value" for c, _ in spec.numbers) else "deaths" if spec.name == "events" else None
 
 
@@ -225,6 +290,29 @@ def validate_text(name: str, raw: bytes, label: str, refs: dict[str, pd.DataFram
     """Validate the bytes of ``data/<name>.csv`` against its spec, given its validated reference tables.
 
     Returns the typed table and the file line of each row. Raises :class:`DataError`.
+
+    Parameters
+    ----------
+    name : str
+        The file stem, a key of :data:`analysis.data.schemas.FILES`.
+    raw : bytes
+        The file's content.
+    label : str
+        How error messages name the file (see :func:`label_for`).
+    refs : dict of str to pandas.DataFrame
+        The validated tables the file references (``regions``, ``sectors``, ``sources``), by stem.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        The typed table (text columns as strings, numbers as floats or integers, booleans as bool).
+    lines : list of int
+        The 1-based file line of each row of ``table`` (header = line 1).
+
+    Raises
+    ------
+    DataError
+        When the file breaks any rule of its schema, naming file, line, column and problem.
     """
     spec = FILES[name]
     header, rows, lines = parse_csv(decode(raw, label), label)
@@ -416,13 +504,39 @@ def _entry(name: str, data_dir) -> _Entry:
 
 
 def forget(data_dir) -> None:
-    """Drop a data directory's tables from the cache (a temporary copy that is about to be deleted)."""
+    """Drop a data directory's tables from the cache (a temporary copy that is about to be deleted).
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path
+        The data folder whose cached tables are dropped; nothing happens when none are cached.
+    """
     with _LOCK:
         _CACHE.pop(str(Path(data_dir).resolve()), None)
 
 
 def table_lines(name: str, data_dir=DATA_DIR) -> tuple[pd.DataFrame, tuple[int, ...]]:
-    """A validated table (a copy) and the file line of each of its rows (for messages naming existing rows)."""
+    """A validated table (a copy) and the file line of each of its rows (for messages naming existing rows).
+
+    Parameters
+    ----------
+    name : str
+        The file stem (``"regional"``, ``"sources"``, ...), a key of :data:`analysis.data.schemas.FILES`.
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        A copy of the validated table.
+    lines : tuple of int
+        The 1-based file line (header = line 1) of each row of ``table``, in order.
+
+    Raises
+    ------
+    DataError
+        When the file (or a file it references) fails validation, naming file, line, column and problem.
+    """
     e = _entry(name, data_dir)
     return e.table.copy(), e.lines
 
@@ -437,49 +551,226 @@ LOAD_ORDER = ("regions", "sectors", "sources", "region_aliases", "national_annua
 
 
 def load_all(data_dir: str | Path = DATA_DIR) -> dict[str, pd.DataFrame]:
-    """Validate every data file (cached per file); returns copies keyed by file stem."""
+    """Validate every data file (cached per file); returns copies keyed by file stem.
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        One validated copy per file of :data:`LOAD_ORDER`, keyed by its stem (``"regional"``, ``"sources"``,
+        ...).
+
+    Raises
+    ------
+    DataError
+        When any file fails validation, naming file, line (header = line 1), column and problem.
+    """
     return {name: _get(name, data_dir) for name in LOAD_ORDER}
 
 
 def load_sources(data_dir=DATA_DIR) -> pd.DataFrame:
-    """Every figure's provenance: publisher, URL, exact quote, language, ledger row (or publication date)."""
+    """Every figure's provenance: publisher, URL, exact quote, language, ledger row (or publication date).
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder (the project's ``data/`` unless a test or the release tool passes a copy).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of the validated table, one row per ``source_id``.
+
+    Raises
+    ------
+    DataError
+        When ``sources.csv`` (or a file it references) fails validation; the message names the file, the line
+        (header = line 1), the column and the problem.
+    """
     return _get("sources", data_dir)
 
 
 def load_regions(data_dir=DATA_DIR) -> pd.DataFrame:
-    """The 20 first-level units after the June 2022 reform, with the pre-2022 parent of the three new ones."""
+    """The 20 first-level units after the June 2022 reform, with the pre-2022 parent of the three new ones.
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder (the project's ``data/`` unless a test or the release tool passes a copy).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of the validated table, one row per region.
+
+    Raises
+    ------
+    DataError
+        When ``regions.csv`` (or a file it references) fails validation; the message names the file, the line
+        (header = line 1), the column and the problem.
+    """
     return _get("regions", data_dir)
 
 
 def load_region_aliases(data_dir=DATA_DIR) -> pd.DataFrame:
+    """Spellings of region names (English, Russian, Kazakh, former names) and the canonical region each means.
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder (the project's ``data/`` unless a test or the release tool passes a copy).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of the validated table: columns ``alias`` and ``region``.
+
+    Raises
+    ------
+    DataError
+        When ``region_aliases.csv`` (or a file it references: ``regions.csv``) fails validation; the message
+        names the file, the line (header = line 1), the column and the problem.
+    """
     return _get("region_aliases", data_dir)
 
 
 def load_sectors(data_dir=DATA_DIR) -> pd.DataFrame:
+    """The sectors the data use: an id, the statistical system it belongs to, its name and a note on its
+    definition.
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder (the project's ``data/`` unless a test or the release tool passes a copy).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of the validated table, one row per ``sector`` id.
+
+    Raises
+    ------
+    DataError
+        When ``sectors.csv`` (or a file it references) fails validation; the message names the file, the line
+        (header = line 1), the column and the problem.
+    """
     return _get("sectors", data_dir)
 
 
 def load_regional(data_dir=DATA_DIR) -> pd.DataFrame:
-    """Regional counts as published (only the top regions of each release); ``preferred`` marks the figure to use
-    where two sources give one."""
+    """Regional counts as published (only the top regions of each release); ``preferred`` marks the figure to
+    use where two sources give one.
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder (the project's ``data/`` unless a test or the release tool passes a copy).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of the validated table, one row per period, system, region and measure.
+
+    Raises
+    ------
+    DataError
+        When ``regional.csv`` (or a file it references: ``regions.csv``, ``sources.csv``) fails validation;
+        the message names the file, the line (header = line 1), the column and the problem.
+    """
     return _get("regional", data_dir)
 
 
 def load_sectoral(data_dir=DATA_DIR) -> pd.DataFrame:
+    """Sector counts and shares as published, by period and statistical system; ``preferred`` marks the figure
+    to use where two sources give one.
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder (the project's ``data/`` unless a test or the release tool passes a copy).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of the validated table, one row per period, system, sector and measure.
+
+    Raises
+    ------
+    DataError
+        When ``sectoral.csv`` (or a file it references: ``sectors.csv``, ``sources.csv``) fails validation;
+        the message names the file, the line (header = line 1), the column and the problem.
+    """
     return _get("sectoral", data_dir)
 
 
 def load_workforce(data_dir=DATA_DIR) -> pd.DataFrame:
-    """Employment denominators; ``basis`` says LFS, enterprise survey, census or government figure: never mix."""
+    """Employment denominators; ``basis`` says LFS, enterprise survey, census or government figure: never mix.
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder (the project's ``data/`` unless a test or the release tool passes a copy).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of the validated table, one row per period, geography, sector, measure and basis.
+
+    Raises
+    ------
+    DataError
+        When ``workforce.csv`` (or a file it references: ``regions.csv``, ``sectors.csv``, ``sources.csv``)
+        fails validation; the message names the file, the line (header = line 1), the column and the problem.
+    """
     return _get("workforce", data_dir)
 
 
 def load_population(data_dir=DATA_DIR) -> pd.DataFrame:
+    """Resident population by date and geography, with the borders (pre- or post-2022) it refers to;
+    ``preferred`` marks the figure to use where two sources give one.
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder (the project's ``data/`` unless a test or the release tool passes a copy).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of the validated table, one row per date, geography, borders and source.
+
+    Raises
+    ------
+    DataError
+        When ``population.csv`` (or a file it references: ``regions.csv``, ``sources.csv``) fails validation;
+        the message names the file, the line (header = line 1), the column and the problem.
+    """
     return _get("population", data_dir)
 
 
 def load_events(data_dir=DATA_DIR) -> pd.DataFrame:
-    """Mass-casualty accidents (date, site, region, deaths)."""
+    """Mass-casualty accidents (date, site, region, deaths).
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder (the project's ``data/`` unless a test or the release tool passes a copy).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of the validated table, one row per accident.
+
+    Raises
+    ------
+    DataError
+        When ``events.csv`` (or a file it references: ``regions.csv``, ``sources.csv``) fails validation; the
+        message names the file, the line (header = line 1), the column and the problem.
+    """
     return _get("events", data_dir)
 
 

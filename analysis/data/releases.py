@@ -294,6 +294,7 @@ def add_release(period, *, url: str, publisher: str, date_published: str, quote:
     conflict_note : str, optional
         Record figures that conflict with existing ones as documented conflicts (not preferred) with this note.
     data_dir : path, default the project's data/
+        The data folder the release is added to (a copy in tests).
     dry_run : bool
         Validate and return the rows without writing anything.
 
@@ -571,7 +572,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status (0 added, 1 refused, 2 usage error)."""
+    """Command-line entry point; returns the exit status (0 added, 1 refused, 2 usage error).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``); see ``python -m analysis.releases --help``.
+
+    Returns
+    -------
+    int
+        0 when the release was added (or, with ``--dry-run``, would be), 1 when it was refused (the reason on
+        standard error). A usage error exits with status 2 through ``argparse``.
+    """
     args = _parser().parse_args(argv)
     try:
         plan = add_release(

@@ -84,6 +84,23 @@ def period_months(period: str) -> tuple[int, int, int]:
     """(year, first_month, last_month) of a canonical period: '2024', '2025-Q1', '2021-H1', '2021-01..07'.
 
     Quarters other than Q1 are the quarter itself (labour-force survey); Q1, H1 and '01..MM' are cumulative.
+
+    Parameters
+    ----------
+    period : str
+        A canonical period (see :func:`canonical_period`).
+
+    Returns
+    -------
+    year : int
+        The calendar year.
+    first_month, last_month : int
+        The first and last month covered (1-12).
+
+    Raises
+    ------
+    ValueError
+        When ``period`` is not a canonical period string.
     """
     if not isinstance(period, str) or not re.match(PERIOD_RE, period):
         raise ValueError(f"period must look like 2024, 2025-Q1, 2021-H1 or 2021-01..07, got {period!r}")
@@ -100,7 +117,25 @@ def period_months(period: str) -> tuple[int, int, int]:
 
 
 def shift_period(period: str, years: int) -> str:
-    """The same period ``years`` later (negative: earlier)."""
+    """The same period ``years`` later (negative: earlier).
+
+    Parameters
+    ----------
+    period : str
+        A canonical period ('2024', '2025-Q1', '2021-H1', '2021-01..07').
+    years : int
+        Years to add (negative to go back).
+
+    Returns
+    -------
+    str
+        The period with its year shifted ('2025-Q1', -1 -> '2024-Q1').
+
+    Raises
+    ------
+    ValueError
+        When ``period`` is not a canonical period string.
+    """
     period_months(period)
     return f"{int(period[:4]) + years}{period[4:]}"
 
@@ -149,6 +184,21 @@ def parse_number(text) -> float:
     """A plain decimal number ('293', '-16.8', '0.04'); refuses 'inf', 'nan', exponents, thousands separators.
 
     Raises ``ValueError`` naming the text.
+
+    Parameters
+    ----------
+    text : str
+        The field as written in the file.
+
+    Returns
+    -------
+    float
+        The number.
+
+    Raises
+    ------
+    ValueError
+        Naming ``text`` when it is not a plain decimal number.
     """
     if not isinstance(text, str) or not NUMBER_RE.fullmatch(text.strip()):
         raise ValueError(f"value {text!r} is not a plain decimal number (digits, optional sign and decimals)")
@@ -346,8 +396,26 @@ def schema(name: str, regions: frozenset[str] = frozenset(), sectors: frozenset[
            ) -> pa.DataFrameSchema:
     """The pandera schema of ``data/<name>.csv``, given the known region and sector names.
 
-    Text columns arrive as strings and numeric columns as floats (parsed by :func:`parse_number`), so nothing is
-    coerced: the checks see exactly what the file says.
+    Text columns arrive as strings and numeric columns as floats (parsed by :func:`parse_number`), so nothing
+    is coerced: the checks see exactly what the file says.
+
+    Parameters
+    ----------
+    name : str
+        The file stem, a key of :data:`FILES`.
+    regions : frozenset of str, optional
+        The canonical region names (from ``regions.csv``) that region columns may hold.
+    sectors : frozenset of str, optional
+        The sector ids (from ``sectors.csv``) that sector columns may hold.
+
+    Returns
+    -------
+    pandera.DataFrameSchema
+        The columns, their types and the row and table checks of the file.
+
+    References
+    ----------
+    .. [1] pandera, "DataFrameSchema", https://pandera.readthedocs.io/en/stable/dataframe_schemas.html
     """
     region_or_kz = pa.Check.isin(sorted(regions | {"Kazakhstan"}), name="known region")
     common = {"source_id": _src_col(), "note": _note()}
@@ -489,7 +557,19 @@ def _international_checks() -> list[pa.Check]:
 
 # ---------------------------------------------------------------- sources
 def detect_language(text: str) -> str:
-    """Language tag of a quote from its script: 'kk-Arab', 'kk', 'ru', 'kk-Latn' or 'en'."""
+    """Language tag of a quote from its script: 'kk-Arab', 'kk', 'ru', 'kk-Latn' or 'en'.
+
+    Parameters
+    ----------
+    text : str
+        The quote.
+
+    Returns
+    -------
+    str
+        'kk-Arab' for Arabic script, 'kk' for Cyrillic with Kazakh-only letters, 'ru' for other Cyrillic,
+        'kk-Latn' for the Kazakh Latin alphabet's accented letters, else 'en'.
+    """
     if re.search(r"[\u0600-\u06ff]", text):
         return "kk-Arab"
     if re.search(r"[әғқңөұүһіӘҒҚҢӨҰҮҺІ]", text):

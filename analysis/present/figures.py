@@ -23,7 +23,15 @@ def setup() -> None:
 
 
 def source_note(fig, text: str) -> None:
-    """Put the figure's sources in small grey text under the axes."""
+    """Put the figure's sources in small grey text under the axes.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    text : str
+        The sources, shown after "Source: ".
+    """
     fig.text(0.01, -0.02, f"Source: {text}", ha="left", va="top", fontsize=8, color="0.35", wrap=True)
 
 
@@ -31,7 +39,17 @@ _COUNTER = {"n": 0}  # figure numbers within one report (one kernel per report)
 
 
 def finish(fig, title: str, source: str) -> None:
-    """Number the figure, set its title, source line and tight layout in one call."""
+    """Number the figure, set its title, source line and tight layout in one call.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    title : str
+        The title, shown after "Figure <n>. " (figures are numbered in order within one report's kernel).
+    source : str
+        The sources (see :func:`source_note`).
+    """
     _COUNTER["n"] += 1
     fig._kz_number = _COUNTER["n"]
     fig.suptitle(f"Figure {_COUNTER['n']}. {title}", x=0.01, ha="left", fontsize=12, fontweight="bold")
@@ -40,10 +58,23 @@ def finish(fig, title: str, source: str) -> None:
 
 
 def show(fig, alt: str) -> None:
-    """Display a finished figure with its alternative text (what the figure shows, for readers who cannot see it).
+    """Display a finished figure with its alternative text (what the figure shows, for readers who cannot see
+    it).
 
-    The text travels in the output's metadata (``image/png`` -> ``alt``) and the report template puts it on the
-    image. The figure is closed afterwards, so the inline backend does not display it a second time.
+    The text travels in the output's metadata (``image/png`` -> ``alt``) and the report template puts it on
+    the image. The figure is closed afterwards, so the inline backend does not display it a second time.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    alt : str
+        What the figure shows, in words; prefixed with "Figure <n>: " when :func:`finish` numbered the figure.
+
+    Raises
+    ------
+    ValueError
+        When ``alt`` is empty or blank.
     """
     import matplotlib.pyplot as plt
     from IPython.display import display
@@ -57,4 +88,20 @@ def show(fig, alt: str) -> None:
 
 
 def colors(n: int) -> list:
+    """The first ``n`` colours of the report palette (seaborn's colour-blind-safe ``"colorblind"``).
+
+    Parameters
+    ----------
+    n : int
+        Number of colours.
+
+    Returns
+    -------
+    list of tuple
+        RGB colours (seaborn ``_ColorPalette``), cycling when ``n`` exceeds the palette's ten colours.
+
+    References
+    ----------
+    .. [1] seaborn, "color_palette", https://seaborn.pydata.org/generated/seaborn.color_palette.html
+    """
     return sns.color_palette(PALETTE, n)

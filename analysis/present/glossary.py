@@ -491,6 +491,16 @@ _BY_NAME = _index()
 def lookup(term: str) -> Term:
     """The glossary entry for ``term`` (its name, anchor or an alias; case and dash style do not matter).
 
+    Parameters
+    ----------
+    term : str
+        A term's name, anchor or alias.
+
+    Returns
+    -------
+    Term
+        The entry.
+
     Raises
     ------
     KeyError

@@ -45,7 +45,23 @@ _CSS = f"<style>{STYLE_RULES}</style>"
 
 
 def badge(label: str) -> str:
-    """An HTML badge for a verdict label (``supported``, ``fragile``, ...)."""
+    """An HTML badge for a verdict label (``supported``, ``fragile``, ...).
+
+    Parameters
+    ----------
+    label : str
+        A verdict label, a key of :data:`analysis.core.study.LABELS`; its meaning becomes the badge's tooltip.
+
+    Returns
+    -------
+    str
+        A ``<span class="kz-badge ...">`` element, every text escaped.
+
+    Raises
+    ------
+    KeyError
+        When ``label`` is not a verdict label.
+    """
     fg, bg = BADGE_COLOURS[label]
     meaning = escape(LABELS[label])
     return (f'<span class="kz-badge kz-label-{escape(label.replace(" ", "-"))}" title="{meaning}" '
@@ -53,6 +69,20 @@ def badge(label: str) -> str:
 
 
 def key_estimate_html(result: StudyResult) -> str:
+    """The verdict's key estimate as an HTML paragraph: quantity, estimate, interval and p-value, then its
+    model.
+
+    Parameters
+    ----------
+    result : analysis.core.study.StudyResult
+        The study's result.
+
+    Returns
+    -------
+    str
+        A ``<p class="kz-key">`` element (formatted with :func:`analysis.core.fmt.fmt_estimate`, every text
+        escaped); the empty string when the verdict has no key estimate.
+    """
     e = result.verdict.key
     if e is None:
         return ""
@@ -64,7 +94,18 @@ def key_estimate_html(result: StudyResult) -> str:
 
 
 def summary_box_html(result: StudyResult) -> str:
-    """The summary box: question, badge, headline, plain summary, key estimate, what would change it."""
+    """The summary box: question, badge, headline, plain summary, key estimate, what would change it.
+
+    Parameters
+    ----------
+    result : analysis.core.study.StudyResult
+        The study's result.
+
+    Returns
+    -------
+    str
+        The box's HTML (with its style rules), every data-derived text escaped.
+    """
     v = result.verdict
     parts = [
         _CSS,
@@ -83,7 +124,13 @@ def summary_box_html(result: StudyResult) -> str:
 
 
 def header(result: StudyResult) -> None:
-    """Display the report's title, the claim in words and the summary box (first output of every report)."""
+    """Display the report's title, the claim in words and the summary box (first output of every report).
+
+    Parameters
+    ----------
+    result : analysis.core.study.StudyResult
+        The study's result.
+    """
     from IPython.display import HTML, Markdown, display
 
     from analysis.present.tables import md_escape
@@ -95,7 +142,13 @@ def header(result: StudyResult) -> None:
 
 
 def verdict(result: StudyResult) -> None:
-    """Display the verdict section's body: badge and headline, plain summary, then the technical verdict."""
+    """Display the verdict section's body: badge and headline, plain summary, then the technical verdict.
+
+    Parameters
+    ----------
+    result : analysis.core.study.StudyResult
+        The study's result.
+    """
     from IPython.display import HTML, display
 
     v = result.verdict
@@ -107,8 +160,13 @@ def publish(result: StudyResult) -> None:
     """Publish the results JSON as the notebook's results output.
 
     The report builder reads it back from the executed notebook and writes ``reports/results/<name>.json``; an
-    ad-hoc run (JupyterLab, plain papermill) writes nothing anywhere. In JupyterLab it shows as a collapsible JSON
-    tree; it is left out of the HTML report.
+    ad-hoc run (JupyterLab, plain papermill) writes nothing anywhere. In JupyterLab it shows as a collapsible
+    JSON tree; it is left out of the HTML report.
+
+    Parameters
+    ----------
+    result : analysis.core.study.StudyResult
+        The study's result. Its ``to_dict()`` is published.
     """
     from IPython.display import display
 
@@ -117,10 +175,24 @@ def publish(result: StudyResult) -> None:
 
 
 def write_results(results_dir, stem: str, parameters: dict, results, verdict: str) -> None:
-    """Transitional: publish a notebook that has not been converted to a study yet (``results_dir`` is ignored).
+    """Transitional: publish a notebook that has not been converted to a study yet (``results_dir`` is
+    ignored).
 
-    Publishes the same JSON as before (``parameters``, ``results``, ``verdict``) with the label ``descriptive``;
-    removed once every notebook narrates a study.
+    Publishes the same JSON as before (``parameters``, ``results``, ``verdict``) with the label
+    ``descriptive``; removed once every notebook narrates a study.
+
+    Parameters
+    ----------
+    results_dir : str or pathlib.Path
+        Ignored (kept for the notebooks' existing calls).
+    stem : str
+        The notebook's stem, published as ``notebook`` and ``title``.
+    parameters : dict
+        The notebook's parameters (``results_dir`` left out).
+    results : object
+        The results, converted with :func:`analysis.core.results.jsonable`.
+    verdict : str
+        The verdict in words; its first sentence becomes the headline.
     """
     from IPython.display import display
 

@@ -14,7 +14,18 @@ from typing import Any
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; these are the ones that can start markup or HTML.
 def escape(text: Any) -> str:
-    """HTML-escape ``text`` (quotes included): for any text from data placed into HTML."""
+    """HTML-escape ``text`` (quotes included): for any text from data placed into HTML.
+
+    Parameters
+    ----------
+    text : object
+        The text (``str()`` of anything else; None becomes the empty string).
+
+    Returns
+    -------
+    str
+        The escaped text.
+    """
     return html.escape("" if text is None else str(text), quote=True)
 
 
@@ -25,8 +36,23 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&])")
 def md_escape(text: Any) -> str:
     """Text from data made literal in Markdown: every markup or HTML character is backslash-escaped.
 
-    ``display(Markdown(f"> {md_escape(quote)}"))`` shows the quote as written, ``<script>`` included (as text),
-    in JupyterLab and in the built report alike. Newlines become spaces (a table cell or list item stays one line).
+    ``display(Markdown(f"> {md_escape(quote)}"))`` shows the quote as written, ``<script>`` included (as
+    text), in JupyterLab and in the built report alike. Newlines become spaces (a table cell or list item
+    stays one line).
+
+    Parameters
+    ----------
+    text : object
+        The text (``str()`` of anything else; None becomes the empty string).
+
+    Returns
+    -------
+    str
+        The escaped text, on one line.
+
+    References
+    ----------
+    .. [1] CommonMark Spec, "Backslash escapes", https://spec.commonmark.org/0.31.2/#backslash-escapes
     """
     s = "" if text is None else str(text)
     s = " ".join(s.splitlines())
@@ -38,8 +64,26 @@ def md_table(
 ) -> str:
     """A Markdown table whose every cell (and header) is escaped with ``md_escape``.
 
-    ``rows`` are mappings (``columns`` defaults to the first row's keys) or sequences (then ``columns`` is needed).
-    Floats are shown with ``repr``-free ``str``; ``None`` as an empty cell.
+    ``rows`` are mappings (``columns`` defaults to the first row's keys) or sequences (then ``columns`` is
+    needed). Floats are shown with ``repr``-free ``str``; ``None`` as an empty cell.
+
+    Parameters
+    ----------
+    rows : iterable of mapping or iterable of sequence
+        The table's rows.
+    columns : sequence of str, optional
+        The column names (and, for mapping rows, the keys read, in order).
+
+    Returns
+    -------
+    str
+        The Markdown table (header, rule, one line per row), ending with a newline.
+
+    Raises
+    ------
+    ValueError
+        When ``columns`` is missing and the rows are not mappings, or when a sequence row has a different
+        number of cells from ``columns``.
     """
     rows = list(rows)
     if columns is None:
@@ -79,7 +123,18 @@ _WORD = re.compile(r"[A-Za-z0-9.]+|[^A-Za-z0-9.]+")
 
 def plain_words(name: Any) -> str:
     """A snake_case name spelled out in words, case kept ('p_above_holm' -> 'p above Holm', 'change_pct' ->
-    'change %', 'current_count' -> 'current count'): :func:`plain_header` without the capital."""
+    'change %', 'current_count' -> 'current count'): :func:`plain_header` without the capital.
+
+    Parameters
+    ----------
+    name : object
+        The name (``str()`` of anything else).
+
+    Returns
+    -------
+    str
+        The name in words.
+    """
     out = []
     for piece in _WORD.findall(str(name).replace("_", " ")):
         out.append(_HEADER_WORDS.get(piece.lower(), piece) if piece[:1].isalnum() else piece)
@@ -89,7 +144,18 @@ def plain_words(name: Any) -> str:
 
 def plain_header(name: Any) -> str:
     """A column header for readers: snake_case names spelled out ('p_above_holm [population]' -> 'p above Holm
-    [population]', 'change_pct' -> 'Change %', 'eb estimate' -> 'EB estimate'), in sentence case."""
+    [population]', 'change_pct' -> 'Change %', 'eb estimate' -> 'EB estimate'), in sentence case.
+
+    Parameters
+    ----------
+    name : object
+        The column name.
+
+    Returns
+    -------
+    str
+        The header (a statistical symbol that opens it, such as 'p-value' or 'n', keeps its case).
+    """
     return _sentence_case(plain_words(name))
 
 
@@ -144,9 +210,22 @@ _CODE_COLUMNS = {"measure", "measures", "system", "kind", "figure", "metric"}
 
 def plain_value(value: Any, codes: bool = False) -> Any:
     """A text cell for readers: a known data code in words (:data:`VALUE_WORDS`: 'fatal_pct_change_yoy' ->
-    'deaths: % change on a year earlier', 'bns' -> 'BNS'); with ``codes`` (a column of codes, such as ``measure``
-    or ``system``) any other snake_case code spelled out ('victims_per_shift' -> 'victims per shift'). Other
-    values are returned unchanged."""
+    'deaths: % change on a year earlier', 'bns' -> 'BNS'); with ``codes`` (a column of codes, such as
+    ``measure`` or ``system``) any other snake_case code spelled out ('victims_per_shift' -> 'victims per
+    shift'). Other values are returned unchanged.
+
+    Parameters
+    ----------
+    value : object
+        The cell.
+    codes : bool, default False
+        Whether the column holds data codes.
+
+    Returns
+    -------
+    object
+        The words for a code, else ``value`` unchanged.
+    """
     if not isinstance(value, str):
         return value
     if value in VALUE_WORDS:
@@ -158,11 +237,24 @@ def plain_value(value: Any, codes: bool = False) -> Any:
 
 def plain_parameter(name: str, value: Any) -> str:
     """A parameter of a run for readers (plain text, to be escaped): its name in words and its value under the
-    table policy: 'current count 1,430', 'reported change -17.6%', 'period 2019', 'measure deaths', 'exact yes'.
+    table policy: 'current count 1,430', 'reported change -17.6%', 'period 2019', 'measure deaths', 'exact
+    yes'.
 
-    A name ending in ``_pct`` gives a percent with the decimals it was given; whole numbers read as counts (with
-    thousands separators, never '180.0') except years and other year-like numbers; a data code reads as words
-    (:func:`plain_value`); a list as its values separated by commas.
+    A name ending in ``_pct`` gives a percent with the decimals it was given; whole numbers read as counts
+    (with thousands separators, never '180.0') except years and other year-like numbers; a data code reads as
+    words (:func:`plain_value`); a list as its values separated by commas.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name.
+    value : object
+        Its value (None reads 'none'; a dict reads as JSON).
+
+    Returns
+    -------
+    str
+        The name in words, a space and the formatted value.
     """
     import json
 
@@ -203,9 +295,23 @@ _YEARLIKE = {"year", "years", "month", "months", "quarter", "day", "rank", "line
 
 
 def column_kind(name: Any, values: Sequence[Any]) -> str:
-    """How a column is formatted: 'pvalue', 'percent', 'bool', 'integer' (years, months, ranks: no separators),
-    'count' (whole numbers with separators), 'number' (3 significant figures) or 'text'. (:func:`html_table` also
-    uses 'value': the values of different measures in one column, each as published.)"""
+    """How a column is formatted: 'pvalue', 'percent', 'bool', 'integer' (years, months, ranks: no
+    separators), 'count' (whole numbers with separators), 'number' (3 significant figures) or 'text'.
+    (:func:`html_table` also uses 'value': the values of different measures in one column, each as published.)
+
+    Parameters
+    ----------
+    name : object
+        The column name; its words decide between p-value, percent and year-like columns.
+    values : sequence
+        The column's values; missing values are ignored.
+
+    Returns
+    -------
+    str
+        The kind: 'bool' when every value is a boolean, 'text' unless every value is a number, else from the
+        name and whether every value is whole.
+    """
     tokens = _tokens(name)
     present = [v for v in values if not _missing(v)]
     if present and all(_is_bool(v) for v in present):
@@ -250,10 +356,32 @@ def _is_number(v: Any) -> bool:
 
 def format_cell(v: Any, kind: str, *, signed: bool = True, decimals: int | None = None,
                 codes: bool = False, years: bool = False) -> str:
-    """One cell's text under the table policy (see :func:`column_kind`): a boolean as 'yes'/'no' in any column,
-    a missing value as ''; a text cell that is a data code in words (:func:`plain_value`, ``codes`` for a column of
-    codes); a list of numbers as published, whole numbers as counts ('1,465; 1,467') or, with ``years``, as years
-    ('2019, 2020')."""
+    """One cell's text under the table policy (see :func:`column_kind`): a boolean as 'yes'/'no' in any
+    column, a missing value as ''; a text cell that is a data code in words (:func:`plain_value`, ``codes``
+    for a column of codes); a list of numbers as published, whole numbers as counts ('1,465; 1,467') or, with
+    ``years``, as years ('2019, 2020').
+
+    Parameters
+    ----------
+    v : object
+        The cell's value.
+    kind : str
+        The column's kind (:func:`column_kind`, or 'value').
+    signed : bool, default True
+        For a percent: show the sign of positive values. Keyword only.
+    decimals : int, optional
+        For a percent (default 1) or a number below 1,000 (default :func:`analysis.core.fmt.fmt_value`): the
+        decimals shown. Keyword only.
+    codes : bool, default False
+        For text: the column holds data codes. Keyword only.
+    years : bool, default False
+        For a list: whole numbers are years. Keyword only.
+
+    Returns
+    -------
+    str
+        The cell's text (not HTML-escaped).
+    """
     from analysis.core import fmt
 
     if _missing(v):
@@ -299,8 +427,21 @@ def _as_published(v: Any) -> str:
 
 
 def table_signature(columns: Iterable[Any], n_rows: int) -> str:
-    """Identifies a table by its column names and row count: the report builder matches a shortened table to the
-    CSV of the same published table (``StudyResult.tables()``) and links it."""
+    """Identifies a table by its column names and row count: the report builder matches a shortened table to
+    the CSV of the same published table (``StudyResult.tables()``) and links it.
+
+    Parameters
+    ----------
+    columns : iterable
+        The column names.
+    n_rows : int
+        The number of rows.
+
+    Returns
+    -------
+    str
+        The first 12 hexadecimal digits of a SHA-1 of the names and the row count.
+    """
     import hashlib
 
     key = "\x1f".join(str(c) for c in columns) + f"\x1e{n_rows}"
@@ -363,8 +504,26 @@ def _min_width(col, values, kind: str, opts: Mapping[str, Any]) -> float:
 
 def split_columns(df, kinds: Mapping[str, str], opts: Mapping[str, Mapping[str, Any]],
                   width: float = PAGE_WIDTH) -> list[list]:
-    """Columns of ``df`` in parts that each fit ``width`` px: one part when the table fits; otherwise its leading
-    identifying columns (text or year-like, up to three) repeated in each part, the other columns packed in order."""
+    """Columns of ``df`` in parts that each fit ``width`` px: one part when the table fits; otherwise its
+    leading identifying columns (text or year-like, up to three) repeated in each part, the other columns
+    packed in order.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    kinds : mapping of str to str
+        Each column's kind (:func:`column_kind`).
+    opts : mapping of str to mapping
+        Each column's keyword arguments for :func:`format_cell`.
+    width : float, default PAGE_WIDTH
+        The width available, in pixels (each column's narrowest width is estimated from its text).
+
+    Returns
+    -------
+    list of list
+        The column names of each part, in order; the parts are as even in width as the fewest parts allow.
+    """
     columns = list(df.columns)
     widths = {c: _min_width(c, df[c].tolist(), kinds[c], opts[c]) for c in columns}
     if sum(widths.values()) <= width:

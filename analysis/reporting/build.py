@@ -80,13 +80,44 @@ class Job:
 
 
 def discover_notebooks(nb_dir: Path) -> list[Path]:
+    """The notebooks to build: every ``*.ipynb`` in ``nb_dir`` except hidden, underscore-prefixed and
+    checkpoint copies.
+
+    Parameters
+    ----------
+    nb_dir : pathlib.Path
+        The notebooks folder (not searched recursively).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The notebooks, sorted by path.
+    """
     return sorted(
         p for p in nb_dir.glob("*.ipynb") if not p.name.startswith((".", "_")) and "-checkpoint" not in p.name
     )
 
 
 def load_config(path: Path) -> dict:
-    """``{variant name: {"notebook": stem, "title": str, "parameters": dict}}`` from ``reports.toml``."""
+    """``{variant name: {"notebook": stem, "title": str, "parameters": dict}}`` from ``reports.toml``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The variants file; a missing file means no variants.
+
+    Returns
+    -------
+    dict
+        One entry per ``[variants.<name>]`` table, in file order.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``reports.toml`` (relative to the project root) and the offending variant and key. Raised for
+        TOML that does not parse, an unknown key, a name that is not a safe file name, a missing ``notebook``,
+        ``parameters`` or ``title`` of the wrong type, or a ``results_dir`` parameter.
+    """
     if not path.exists():
         return {}
     try:
@@ -131,6 +162,28 @@ def load_config(path: Path) -> dict:
 
 
 def make_jobs(nb_dir: Path, config_path: Path) -> list[Job]:
+    """The build's jobs: one per notebook of ``nb_dir``, then one per variant of the config file.
+
+    Parameters
+    ----------
+    nb_dir : pathlib.Path
+        The notebooks folder.
+    config_path : pathlib.Path
+        The variants file (``reports.toml``; may be missing).
+
+    Returns
+    -------
+    list of Job
+        The notebooks' jobs (no parameters) then the variants'; a variant naming a notebook that does not
+        exist has ``skipped`` set to the reason.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``reports.toml`` (relative to the project root) and the offending variant and key. Raised for
+        an invalid config (:func:`load_config`), a variant named like a notebook, or a variant parameter the
+        notebook's ``parameters`` cell does not declare.
+    """
     notebooks = discover_notebooks(nb_dir)
     jobs = [Job(name=p.stem, notebook=p, parameters={}, title="") for p in notebooks]
     stems = {p.stem for p in notebooks}
@@ -152,7 +205,23 @@ def make_jobs(nb_dir: Path, config_path: Path) -> list[Job]:
 
 
 def notebook_parameters(path: Path) -> list[str]:
-    """Names assigned in the notebook's cell tagged ``parameters`` (read with ``ast``, nothing executed)."""
+    """Names assigned in the notebook's cell tagged ``parameters`` (read with ``ast``, nothing executed).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The notebook.
+
+    Returns
+    -------
+    list of str
+        The names, in order; empty when the notebook cannot be read or has no ``parameters`` cell.
+
+    Raises
+    ------
+    ConfigError
+        Naming the notebook when its ``parameters`` cell is not valid Python.
+    """
     import ast
 
     try:
@@ -185,12 +254,34 @@ def _sha(data: bytes) -> str:
 
 
 def notebook_sha(path: Path) -> str:
-    """Hash of the cells' types, sources and tags: saving a notebook with outputs does not invalidate it."""
+    """Hash of the cells' types, sources and tags: saving a notebook with outputs does not invalidate it.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The notebook.
+
+    Returns
+    -------
+    str
+        The hexadecimal digest (:func:`analysis.reporting.deps.notebook_digest`).
+    """
     return deps.notebook_digest(path.read_bytes())
 
 
 def file_digest(path: Path) -> str:
-    """SHA-256 of a file (tests replace this to pin the project's own files)."""
+    """SHA-256 of a file (tests replace this to pin the project's own files).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+
+    Returns
+    -------
+    str
+        The hexadecimal SHA-256 of its bytes.
+    """
     return deps.file_digest(path)
 
 
@@ -270,11 +361,38 @@ class Inputs:
 
 
 def inputs_key(inputs: dict) -> str:
+    """The cache key of a report: a hash of its input record.
+
+    Parameters
+    ----------
+    inputs : dict
+        The input record (:meth:`Inputs.job_inputs`): format, kernel, notebook, parameters, title, source
+        and data digests, lock file digest.
+
+    Returns
+    -------
+    str
+        The hexadecimal SHA-256 of the record as JSON with sorted keys.
+    """
     return _sha(json.dumps(inputs, sort_keys=True).encode())
 
 
 def changed_inputs(old: dict | None, new: dict) -> list[str]:
-    """What differs between two input records, in words ('analysis/stats/regions.py', 'parameters', ...)."""
+    """What differs between two input records, in words ('analysis/stats/regions.py', 'parameters', ...).
+
+    Parameters
+    ----------
+    old : dict or None
+        The record of the last build (None or empty when never built).
+    new : dict
+        The record now.
+
+    Returns
+    -------
+    list of str
+        The changed top-level fields ('requirements.lock' for the lock file) and the changed source and data
+        files; ``["never built"]`` when ``old`` is empty.
+    """
     if not old:
         return ["never built"]
     out = []
@@ -342,6 +460,18 @@ class Layout:
 
 
 def read_json(path: Path) -> dict | None:
+    """A JSON object from a file, or None when it is missing, unreadable, not JSON or not an object.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The JSON file.
+
+    Returns
+    -------
+    dict or None
+        The object.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -362,6 +492,24 @@ def _output_digests(layout: Layout, name: str) -> dict[str, str | None]:
 
 
 def is_up_to_date(layout: Layout, job: Job, key: str) -> bool:
+    """Whether a report needs no rebuild: its last run succeeded with the same cache key and its outputs are
+    exactly what that run wrote.
+
+    Parameters
+    ----------
+    layout : Layout
+        The output folder's layout (reports, results, cache).
+    job : Job
+        The report or variant.
+    key : str
+        The report's cache key now (:func:`inputs_key`).
+
+    Returns
+    -------
+    bool
+        True when the record says ``ok`` with ``key`` and every output exists with the recorded SHA-256 (a
+        file changed by anything else, such as an ad-hoc run or a hand edit, means a rebuild).
+    """
     rec = read_json(layout.record(job.name))
     if rec is None or rec.get("status") != "ok" or rec.get("key") != key:
         return False
@@ -399,7 +547,28 @@ def _rel(path: Path) -> str:
 
 
 def record_result(layout: Layout, job: Job, key: str, inputs: dict, result) -> dict:
-    """Store the outcome of one run in ``.cache/<name>.json`` (run times live here, never in results JSON)."""
+    """Store the outcome of one run in ``.cache/<name>.json`` (run times live here, never in results JSON).
+
+    Parameters
+    ----------
+    layout : Layout
+        The output folder's layout (reports, results, cache).
+    job : Job
+        The report or variant.
+    key : str
+        The report's cache key (:func:`inputs_key`).
+    inputs : dict
+        The input record the key hashes.
+    result : object
+        The run's outcome (``status``, ``seconds``, ``error``; optional ``notes``, ``thumbnail``,
+        ``thumbnail_alt``), as :func:`analysis.reporting.runner.run_notebook` returns.
+
+    Returns
+    -------
+    dict
+        The record written; after a success it holds the outputs' SHA-256 and ``last_ok``, after a failure the
+        previous ``last_ok`` and thumbnail are kept.
+    """
     prev = read_json(layout.record(job.name)) or {}
     rec = {
         "name": job.name,
@@ -582,7 +751,19 @@ def _describe_os_error(exc: OSError, fallback: Path) -> str:
 
 
 def check_writable(layout: Layout) -> None:
-    """Create the output folders and write a probe file in each; ``OutputError`` naming the first that fails."""
+    """Create the output folders and write a probe file in each; ``OutputError`` naming the first that fails.
+
+    Parameters
+    ----------
+    layout : Layout
+        The output folder's layout (reports, results, cache).
+
+    Raises
+    ------
+    OutputError
+        Naming the folder (and the reason, e.g. permission denied or a read-only file system) that cannot be
+        created or written.
+    """
     import tempfile
 
     for d in layout.writable_dirs():
@@ -625,11 +806,28 @@ def _lock_holder(fd: int) -> dict:
 
 @contextlib.contextmanager
 def build_lock(layout: Layout, say: Callable[[str], None]):
-    """Hold ``.cache/build.lock`` for the build: a POSIX record lock (``fcntl.lockf``), released by the kernel when
-    this process ends, never inherited by its children (so a killed build's workers cannot keep it).
+    """Hold ``.cache/build.lock`` for the build: a POSIX record lock (``fcntl.lockf``), released by the kernel
+    when this process ends, never inherited by its children (so a killed build's workers cannot keep it).
 
     The file records ``pid``, ``started`` and, at a clean end, ``finished``. A build finding a record without
     ``finished`` whose pid is gone says that it takes over from a build that died.
+
+    Parameters
+    ----------
+    layout : Layout
+        The output folder's layout (reports, results, cache).
+    say : callable
+        Prints one line of progress (used while waiting for another build and when taking over a lock).
+
+    Yields
+    ------
+    None
+        While the lock is held.
+
+    Raises
+    ------
+    OutputError
+        Naming the lock file when it cannot be opened.
     """
     import fcntl
 
@@ -668,8 +866,19 @@ def build_lock(layout: Layout, say: Callable[[str], None]):
 
 
 def sweep_temporaries(layout: Layout) -> list[Path]:
-    """Remove what an interrupted (killed) build or run left: private run folders whose owner is gone, unrenamed
-    temp files, stale running markers. Returns what was removed."""
+    """Remove what an interrupted (killed) build or run left: private run folders whose owner is gone,
+    unrenamed temp files, stale running markers. Returns what was removed.
+
+    Parameters
+    ----------
+    layout : Layout
+        The output folder's layout (reports, results, cache).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The run folders and temporary files removed (stale running markers are removed but not listed).
+    """
     import shutil
 
     from analysis.reporting import OWNER_FILE
@@ -725,7 +934,15 @@ def _short(text: str | None, width: int = 160) -> str:
 def stop_workers(pool, timeout: float = 5.0) -> None:
     """Shut ``pool`` down now and end its worker processes (public APIs only: the pool's workers are this
     process's multiprocessing children, ``multiprocessing.active_children()``). SIGTERM first; the zygotes and
-    kernels follow through their parent-death signal."""
+    kernels follow through their parent-death signal.
+
+    Parameters
+    ----------
+    pool : concurrent.futures.ProcessPoolExecutor
+        The pool; its pending futures are cancelled.
+    timeout : float, default 5.0
+        Seconds to wait, in all, for the workers to end after SIGTERM before they are killed (SIGKILL).
+    """
     import multiprocessing
 
     with contextlib.suppress(Exception):
@@ -756,9 +973,35 @@ def run_jobs(
     """Run ``todo`` [(job, key, inputs)] on a process pool, ``workers`` at a time, longest (last run) first.
 
     With ``preload``, the workers' kernels are forked from one process that has already imported what the
-    notebooks import (analysis.reporting.kernels): one kernel per notebook still, without 2-4 s of imports each.
-    When a worker dies (killed, out of memory), every report running at that moment fails with
+    notebooks import (analysis.reporting.kernels): one kernel per notebook still, without 2-4 s of imports
+    each. When a worker dies (killed, out of memory), every report running at that moment fails with
     ``BrokenProcessPool``; each is retried once on a fresh pool, so the innocent ones still build.
+
+    Parameters
+    ----------
+    todo : iterable of tuple
+        ``(job, key, inputs)`` for each report to run: the :class:`Job`, its cache key and its input record.
+    layout : Layout
+        The output folder's layout (the build log goes to ``.cache/build.log``).
+    progress : Progress
+        Reports each start, end and retry.
+    workers : int
+        Reports run at once.
+    cell_timeout : float or None
+        Seconds allowed per cell; None for no limit.
+    on_result : callable
+        Called in this process as ``on_result(job, key, inputs, result)`` once per report, as each finishes (a
+        crashed worker's report gets a failed result).
+    preload : bool, default True
+        Fork the kernels from a zygote that imported the notebooks' modules once.
+    provenance : dict, optional
+        The build's provenance, for each page's footer.
+
+    Raises
+    ------
+    BaseException
+        Whatever interrupts the build (``KeyboardInterrupt``, :class:`Terminated`) is re-raised after the
+        pool's workers are stopped.
     """
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -841,7 +1084,21 @@ def run_jobs(
 
 
 def index_items(layout: Layout, jobs: list[Job]) -> list[dict]:
-    """What the index shows: one item per configured report (status from the cache record) and per claim."""
+    """What the index shows: one item per configured report (status from the cache record) and per claim.
+
+    Parameters
+    ----------
+    layout : Layout
+        The output folder's layout (reports, results, cache).
+    jobs : list of Job
+        The configured reports and variants.
+
+    Returns
+    -------
+    list of dict
+        One item per job (name, kind, status, record, results payload, output paths ...), then the claims'
+        items (:func:`analysis.reporting.index.claim_items`).
+    """
     from analysis.reporting import index
 
     items = []
@@ -860,7 +1117,22 @@ def index_items(layout: Layout, jobs: list[Job]) -> list[dict]:
 
 
 def index_key(layout: Layout, items: list[dict], inputs: Inputs) -> str:
-    """Changes whenever anything the index shows changes (records, results, files present, the page's code)."""
+    """Changes whenever anything the index shows changes (records, results, files present, the page's code).
+
+    Parameters
+    ----------
+    layout : Layout
+        The output folder's layout (reports, results, cache).
+    items : list of dict
+        The index's items (:func:`index_items`).
+    inputs : Inputs
+        The build's inputs (hashes the index module's source files).
+
+    Returns
+    -------
+    str
+        A hexadecimal SHA-256.
+    """
     h = hashlib.sha256(f"{BUILD_FORMAT}".encode())
     for p in inputs.closure.files(["analysis.reporting.index"]):
         h.update(f"{inputs._rel(p)}:{inputs.digest(p)}\n".encode())
@@ -880,7 +1152,22 @@ def index_key(layout: Layout, items: list[dict], inputs: Inputs) -> str:
 
 
 def write_index(layout: Layout, jobs: list[Job], inputs: Inputs) -> bool:
-    """Render ``index.html`` and ``glossary.html`` when anything they show changed; True if the index changed."""
+    """Render ``index.html`` and ``glossary.html`` when anything they show changed; True if the index changed.
+
+    Parameters
+    ----------
+    layout : Layout
+        The output folder's layout (reports, results, cache).
+    jobs : list of Job
+        The configured reports and variants.
+    inputs : Inputs
+        The build's inputs.
+
+    Returns
+    -------
+    bool
+        True when ``index.html`` was rewritten with different content.
+    """
     items = index_items(layout, jobs)
     key = index_key(layout, items, inputs)
     key_file = layout.cache / "index.key"
@@ -921,7 +1208,41 @@ def build(
     tty: bool | None = None,
 ) -> int:
     """Build the reports; returns the exit status (0 ok, 1 a report failed, 2 usage/config/output error,
-    130 interrupted, 143 terminated)."""
+    130 interrupted, 143 terminated).
+
+    Parameters
+    ----------
+    notebooks_dir : pathlib.Path, default NOTEBOOKS_DIR
+        The notebooks folder (relative paths from the project root).
+    out_dir : pathlib.Path, default REPORTS_DIR
+        The output folder.
+    config : pathlib.Path, optional
+        The variants file; default ``<notebooks_dir>/reports.toml``.
+    force : bool, default False
+        Rebuild even when nothing changed.
+    only : list of str, optional
+        Build only these reports or variants (by name).
+    jobs_n : int, optional
+        Parallel kernels; default the available cores (never more than the reports to build).
+    cell_timeout : float or None, default 600
+        Seconds allowed per cell; None for no limit.
+    strict : bool, default False
+        A variant naming a missing notebook is an error rather than a warning.
+    dry_run : bool, default False
+        Say what would be built and why; build nothing.
+    preload : bool, default True
+        Fork the kernels from a process that imported the notebooks' modules once.
+    stream : file-like, optional
+        Where progress goes (default standard output; errors go to standard error unless ``stream`` is given).
+    tty : bool, optional
+        Whether ``stream`` is a terminal (a progress bar); default ``stream.isatty()``.
+
+    Returns
+    -------
+    int
+        The exit status: ``EXIT_OK`` (0), ``EXIT_FAILED`` (1), ``EXIT_USAGE`` (2), ``EXIT_INTERRUPTED`` (130)
+        or ``EXIT_TERMINATED`` (143).
+    """
     t_start = time.perf_counter()
     stream = stream or sys.stdout
     err = sys.stderr if stream is sys.stdout else stream
@@ -1062,6 +1383,18 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point of ``python -m analysis.build``; returns the exit status of :func:`build`.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``); see ``python -m analysis.build --help``.
+
+    Returns
+    -------
+    int
+        The exit status (see :func:`build`); a usage error exits with status 2 through ``argparse``.
+    """
     ap = argparse.ArgumentParser(prog="python -m analysis.build", description=__doc__.split("\n\n")[0])
     ap.add_argument("names", nargs="*", help="build only these reports (default: all that are out of date)")
     ap.add_argument("--force", action="store_true", help="rebuild even when nothing changed")

@@ -57,14 +57,39 @@ def _chosen(argv: list[str], names: list[str]) -> str | None:
 
 
 def load_parser(argv: list[str]) -> argparse.ArgumentParser:
-    """The parser with the options of the study ``argv`` names (and only that study imported)."""
+    """The parser with the options of the study ``argv`` names (and only that study imported).
+
+    Parameters
+    ----------
+    argv : list of str
+        The command-line arguments; the first that is not an option and names a claim study chooses it.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        A parser with one subcommand per claim study; only the chosen one carries its parameters' options.
+    """
     names = claim_studies()
     chosen = _chosen(argv, names)
     return _parser({n: registry.load(n) if n == chosen else None for n in names})
 
 
 def claim_name(study: str, params) -> str:
-    """A file name unique to the claim: study, the first required value (e.g. the period) and a parameter hash."""
+    """A file name unique to the claim: study, the first required value (e.g. the period) and a parameter
+    hash.
+
+    Parameters
+    ----------
+    study : str
+        The study's registry name.
+    params : analysis.core.params.Params
+        The claim's parameters (``to_dict()`` is hashed).
+
+    Returns
+    -------
+    str
+        ``<study>-<first required value>-<10 hex digits>``, letters, digits, dots and hyphens only.
+    """
     values = params.to_dict()
     digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:10]
     lead = [str(values[s.name]) for s in params.specs() if s.info.cli_required][:1]
@@ -81,6 +106,21 @@ def _skip_optional_imports() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point of ``python -m analysis.claims``: check one claim, write its results JSON
+    (and, with ``--html``, its report) and print the verdict.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``): the study, its parameters as options, ``--out`` and
+        ``--html``; see ``python -m analysis.claims --help``.
+
+    Returns
+    -------
+    int
+        0 when the claim was checked, 1 when the study refused its data or the report failed (the reason on
+        standard error). A bad parameter exits with status 2 through ``argparse``, naming its option.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     if __name__ == "__main__" or sys.argv[0].endswith(("claims.py", "claims")):
         _skip_optional_imports()

@@ -41,8 +41,20 @@ def _cell_sources(notebook: Path) -> list[str]:
 
 
 def notebook_digest(raw: bytes) -> str:
-    """SHA-256 of a notebook's cell types, sources and tags (outputs, execution counts and other metadata left out:
-    saving a notebook with outputs changes nothing a report depends on); of the raw bytes if it is not a notebook."""
+    """SHA-256 of a notebook's cell types, sources and tags (outputs, execution counts and other metadata left
+    out: saving a notebook with outputs changes nothing a report depends on); of the raw bytes if it is not a
+    notebook.
+
+    Parameters
+    ----------
+    raw : bytes
+        The notebook file's content.
+
+    Returns
+    -------
+    str
+        The hexadecimal digest.
+    """
     try:
         nb = json.loads(raw)
         cells = [
@@ -93,8 +105,19 @@ def _imports(tree: ast.AST | None, module: str = "", is_package: bool = False) -
 
 
 def notebook_imports(notebook: Path) -> list[str]:
-    """Modules the notebook's code cells import, in order (``from pkg import mod`` gives ``pkg`` and ``pkg.mod``;
-    the second may name an attribute rather than a module, which is harmless)."""
+    """Modules the notebook's code cells import, in order (``from pkg import mod`` gives ``pkg`` and
+    ``pkg.mod``; the second may name an attribute rather than a module, which is harmless).
+
+    Parameters
+    ----------
+    notebook : pathlib.Path
+        The notebook (IPython magics and shell lines are ignored).
+
+    Returns
+    -------
+    list of str
+        Module names, first-seen order, no repeats.
+    """
     found: dict[str, None] = {}
     for src in _cell_sources(notebook):
         for base, names in _imports(_parse(src)):
@@ -106,7 +129,20 @@ def notebook_imports(notebook: Path) -> list[str]:
 
 
 def module_file(name: str, root: Path = ROOT) -> Path | None:
-    """The source file of module ``name`` when it belongs to the ``analysis`` package under ``root``."""
+    """The source file of module ``name`` when it belongs to the ``analysis`` package under ``root``.
+
+    Parameters
+    ----------
+    name : str
+        A dotted module name.
+    root : pathlib.Path, default ROOT
+        The project root holding the ``analysis`` package.
+
+    Returns
+    -------
+    pathlib.Path or None
+        ``<name>.py`` or ``<name>/__init__.py``; None outside the package or when no such file exists.
+    """
     parts = name.split(".")
     if parts[0] != PACKAGE:
         return None
@@ -118,7 +154,18 @@ def module_file(name: str, root: Path = ROOT) -> Path | None:
 
 
 def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes (hex)."""
+    """SHA-256 of a file's bytes (hex).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file (read in 1 MiB chunks).
+
+    Returns
+    -------
+    str
+        The hexadecimal digest.
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -204,7 +251,18 @@ class Closure:
 
 
 def imported_modules(notebooks: Iterable[str | Path]) -> list[str]:
-    """Modules the notebooks import (union, first-seen order): what a kernel zygote imports ahead of time."""
+    """Modules the notebooks import (union, first-seen order): what a kernel zygote imports ahead of time.
+
+    Parameters
+    ----------
+    notebooks : iterable of str or pathlib.Path
+        The notebooks.
+
+    Returns
+    -------
+    list of str
+        Module names, no repeats (:func:`notebook_imports`).
+    """
     found: dict[str, None] = {}
     for nb in notebooks:
         for m in notebook_imports(Path(nb)):

@@ -86,6 +86,18 @@ def _fmt_time(iso: str | None) -> str:
 
 
 def read_json(path: Path) -> dict | None:
+    """A JSON object from a file, or None when it is missing, unreadable, not JSON or not an object.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The JSON file.
+
+    Returns
+    -------
+    dict or None
+        The object.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -97,7 +109,20 @@ def read_json(path: Path) -> dict | None:
 
 
 def claim_items(out: Path) -> list[dict]:
-    """Claims rendered or checked into ``<out>/claims`` (``python -m analysis.claims``): one item per results JSON."""
+    """Claims rendered or checked into ``<out>/claims`` (``python -m analysis.claims``): one item per results
+    JSON.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The reports folder.
+
+    Returns
+    -------
+    list of dict
+        One index item (``kind`` 'claim') per readable results JSON in ``<out>/claims/results``, sorted by
+        file name; empty when there is none.
+    """
     folder = out / "claims"
     items = []
     for path in sorted((folder / "results").glob("*.json")) if (folder / "results").is_dir() else []:
@@ -271,6 +296,18 @@ def _row(item: Mapping[str, Any], question: str, out: Path) -> str:
 
 
 def legend_html(glossary: str = "glossary.html") -> str:
+    """The legend of the index: each verdict label's badge, linked to its glossary entry, with its meaning.
+
+    Parameters
+    ----------
+    glossary : str, default 'glossary.html'
+        The glossary page's address relative to the page showing the legend.
+
+    Returns
+    -------
+    str
+        A ``<section class="legend">`` element, every text escaped.
+    """
     from analysis.core.study import LABELS
 
     items = "".join(
@@ -282,7 +319,24 @@ def legend_html(glossary: str = "glossary.html") -> str:
 
 
 def render(out: Path, items: Iterable[dict], registry, provenance: Mapping[str, Any] | None = None) -> str:
-    """The index page for ``items`` (reports, variants and claims, see ``analysis.reporting.build``)."""
+    """The index page for ``items`` (reports, variants and claims, see ``analysis.reporting.build``).
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The reports folder (links are relative to it).
+    items : iterable of dict
+        The index's items (``analysis.reporting.build.index_items``).
+    registry : object
+        The study registry (``analysis.studies.registry``), for each report's question.
+    provenance : mapping, optional
+        The build's provenance (:func:`analysis.reporting.provenance.collect`), shown in the footer.
+
+    Returns
+    -------
+    str
+        The HTML page, every data-derived text escaped.
+    """
     groups: dict[str, list[dict]] = {}
     order: dict[str, int] = {}
     counts: dict[str, int] = {}
@@ -330,7 +384,18 @@ def render(out: Path, items: Iterable[dict], registry, provenance: Mapping[str, 
 
 
 def write_glossary(out_dir: Path) -> Path:
-    """``<out_dir>/glossary.html`` (``analysis.present.glossary``), rewritten only when its text changed."""
+    """``<out_dir>/glossary.html`` (``analysis.present.glossary``), rewritten only when its text changed.
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        The reports folder.
+
+    Returns
+    -------
+    pathlib.Path
+        The glossary page's path.
+    """
     from analysis.core.io import atomic_write_text
     from analysis.present.glossary import GLOSSARY_PAGE, glossary_html
 

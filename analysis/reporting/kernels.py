@@ -108,7 +108,20 @@ _ZYGOTE: Zygote | None = None
 
 def start_zygote(modules: Sequence[str], log: str | None = None) -> ZygoteServer | None:
     """Start the build's zygote (the builder calls it once, output to ``log``); None where ``fork`` or Unix
-    sockets are missing."""
+    sockets are missing.
+
+    Parameters
+    ----------
+    modules : sequence of str
+        The modules the zygote imports before forking kernels (what the notebooks import).
+    log : str, optional
+        File receiving the zygote's output.
+
+    Returns
+    -------
+    ZygoteServer or None
+        The running zygote, or None on a platform without ``os.fork`` or ``AF_UNIX`` sockets.
+    """
     import socket
 
     if not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):
@@ -117,7 +130,18 @@ def start_zygote(modules: Sequence[str], log: str | None = None) -> ZygoteServer
 
 
 def connect_zygote(address: str) -> Zygote | None:
-    """Connect this process (a build worker) to the build's zygote; None (plain kernels) if that fails."""
+    """Connect this process (a build worker) to the build's zygote; None (plain kernels) if that fails.
+
+    Parameters
+    ----------
+    address : str
+        The zygote's Unix socket address (``ZygoteServer.address``).
+
+    Returns
+    -------
+    Zygote or None
+        The connection, kept for this process's kernel launches; None when connecting fails.
+    """
     global _ZYGOTE
     try:
         _ZYGOTE = Zygote(address)
@@ -127,6 +151,7 @@ def connect_zygote(address: str) -> Zygote | None:
 
 
 def stop_zygote() -> None:
+    """Close this process's connection to the build's zygote, if any (later kernels start plainly)."""
     global _ZYGOTE
     if _ZYGOTE is not None:
         _ZYGOTE.close()
@@ -197,7 +222,24 @@ class ForkProvisioner(LocalProvisioner):
 
 
 def install(prefix: str | None = None) -> str:
-    """Install the ``kz-injuries`` kernelspec (ipykernel's, plus the provisioner) into ``prefix`` (sys.prefix)."""
+    """Install the ``kz-injuries`` kernelspec (ipykernel's, plus the provisioner) into ``prefix``
+    (sys.prefix).
+
+    Parameters
+    ----------
+    prefix : str, optional
+        The installation prefix; default ``sys.prefix`` (the virtual environment).
+
+    Returns
+    -------
+    str
+        The kernelspec's folder.
+
+    References
+    ----------
+    .. [1] jupyter_client, "Kernel Provisioning",
+       https://jupyter-client.readthedocs.io/en/stable/provisioning.html
+    """
     from ipykernel.kernelspec import install as ipykernel_install
 
     dest = ipykernel_install(kernel_name=KERNEL_NAME, display_name=DISPLAY_NAME, prefix=prefix or sys.prefix)

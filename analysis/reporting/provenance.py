@@ -31,7 +31,18 @@ def _git(*args: str, root: Path) -> str | None:
 
 
 def data_digest(data_dir: Path = DATA_DIR) -> str:
-    """SHA-256 over every file under ``data_dir`` (relative path and content; hidden files skipped)."""
+    """SHA-256 over every file under ``data_dir`` (relative path and content; hidden files skipped).
+
+    Parameters
+    ----------
+    data_dir : pathlib.Path, default DATA_DIR
+        The data folder (searched recursively; a missing folder hashes as empty).
+
+    Returns
+    -------
+    str
+        The hexadecimal digest.
+    """
     h = hashlib.sha256()
     files = sorted(p for p in data_dir.rglob("*") if p.is_file()
                    and not any(part.startswith(".") for part in p.relative_to(data_dir).parts)) \
@@ -42,6 +53,19 @@ def data_digest(data_dir: Path = DATA_DIR) -> str:
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    """Installed versions of the packages a report's numbers depend on.
+
+    Parameters
+    ----------
+    names : tuple of str, default PACKAGES
+        Distribution names.
+
+    Returns
+    -------
+    dict of str to str
+        Name to version (``importlib.metadata``), in the order of ``names``; packages not installed are left
+        out.
+    """
     from importlib import metadata
 
     out = {}
@@ -99,7 +123,21 @@ def _tracked_changed(root: Path, folders: tuple[str, ...] = ("analysis", "notebo
 
 
 def collect(root: Path = ROOT, data_dir: Path = DATA_DIR) -> dict[str, Any]:
-    """Commit, working-tree state, data hash, package versions and date of this build."""
+    """Commit, working-tree state, data hash, package versions and date of this build.
+
+    Parameters
+    ----------
+    root : pathlib.Path, default ROOT
+        The project's git checkout.
+    data_dir : pathlib.Path, default DATA_DIR
+        The data folder hashed (:func:`data_digest`).
+
+    Returns
+    -------
+    dict
+        ``commit`` (None outside git), ``dirty`` (whether tracked code, notebooks or data differ from the
+        commit; None outside git), ``data_sha256``, ``python``, ``packages`` and ``built`` (UTC, ISO 8601).
+    """
     commit = _git("rev-parse", "HEAD", root=root)
     dirty = None
     if commit:
@@ -115,7 +153,18 @@ def collect(root: Path = ROOT, data_dir: Path = DATA_DIR) -> dict[str, Any]:
 
 
 def describe(p: Mapping[str, Any]) -> list[str]:
-    """The footer's sentences for a provenance record from :func:`collect` (empty record: nothing)."""
+    """The footer's sentences for a provenance record from :func:`collect` (empty record: nothing).
+
+    Parameters
+    ----------
+    p : mapping
+        The record.
+
+    Returns
+    -------
+    list of str
+        One sentence each for the code, the data, the software and the build date (those the record holds).
+    """
     if not p:
         return []
     if p.get("commit"):

@@ -212,7 +212,32 @@ def html_exporter():
 
 
 def render_html(nb, title: str, banner_html: str = "", nb_dir: str | Path = ".", footer_html: str = "") -> str:
-    """Render an executed notebook node (its metadata title is set) to self-contained HTML: code hidden, no scripts."""
+    """Render an executed notebook node (its metadata title is set) to self-contained HTML: code hidden, no
+    scripts.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed notebook. Its ``metadata.title`` is set to ``title``.
+    title : str
+        The page title.
+    banner_html : str, default ''
+        HTML shown at the top of the page (e.g. :func:`verdict_banner`).
+    nb_dir : str or pathlib.Path, default '.'
+        The notebook's folder (nbconvert's ``metadata.path``).
+    footer_html : str, default ''
+        HTML shown at the foot of the page (:func:`footer_html`).
+
+    Returns
+    -------
+    str
+        The HTML page (nbconvert's lab template with the project's template, style and content security
+        policy).
+
+    References
+    ----------
+    .. [1] nbconvert, "HTMLExporter", https://nbconvert.readthedocs.io/en/latest/api/exporters.html
+    """
     resources = {
         "metadata": {"name": title, "path": str(nb_dir)},
         "kz_csp": CSP,
@@ -229,7 +254,18 @@ def render_html(nb, title: str, banner_html: str = "", nb_dir: str | Path = ".",
 
 
 def imported_modules(notebooks: Iterable[str | Path]) -> list[str]:
-    """Modules the notebooks import (see :func:`analysis.reporting.deps.imported_modules`)."""
+    """Modules the notebooks import (see :func:`analysis.reporting.deps.imported_modules`).
+
+    Parameters
+    ----------
+    notebooks : iterable of str or pathlib.Path
+        The notebooks.
+
+    Returns
+    -------
+    list of str
+        Module names, first-seen order, no repeats.
+    """
     from analysis.reporting.deps import imported_modules as modules
 
     return modules(notebooks)
@@ -302,7 +338,21 @@ def _banner(name: str, notebook: Path, parameters: Mapping[str, Any]) -> str:
 
 def verdict_banner(nb, payload: Mapping[str, Any]) -> str:
     """For a page without the summary box (a notebook not yet converted to a study): its label as a badge and
-    its headline, so every report opens with its verdict at a glance."""
+    its headline, so every report opens with its verdict at a glance.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed notebook.
+    payload : mapping
+        The report's results JSON (``label``, ``headline``).
+
+    Returns
+    -------
+    str
+        The banner's HTML; the empty string when the page already shows the summary box or the label is not a
+        verdict label.
+    """
     from analysis.core.study import LABELS
     from analysis.present.report import badge
 
@@ -319,7 +369,24 @@ def verdict_banner(nb, payload: Mapping[str, Any]) -> str:
 
 
 def find_results(nb) -> dict:
-    """The results the notebook published with ``analysis.present.report.publish`` (exactly one such output)."""
+    """The results the notebook published with ``analysis.present.report.publish`` (exactly one such output).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed notebook.
+
+    Returns
+    -------
+    dict
+        The results JSON (with at least ``parameters``, ``results``, ``verdict`` and ``label``).
+
+    Raises
+    ------
+    RenderError
+        When the notebook published no results, published them more than once, or published something that is
+        not a JSON object with those keys.
+    """
     found = [out for cell in nb.cells if cell.get("cell_type") == "code" for out in cell.get("outputs", [])
              if out.get("output_type") == "display_data" and (out.get("metadata") or {}).get(RESULTS_MARKER)]
     if not found:
@@ -342,8 +409,20 @@ def clean_for_html(nb) -> tuple[Any, list[str]]:
 
     Left out: cells tagged ``lab-only``, the results output, anything written to stderr (warnings, library
     noise) and bare Python values a cell's last expression produced (``'reports/results'``, ``400``: an
-    ``execute_result`` with only ``text/plain``). The notes name the cell and say what was dropped, so the build
-    can report them instead of the page showing them.
+    ``execute_result`` with only ``text/plain``). The notes name the cell and say what was dropped, so the
+    build can report them instead of the page showing them.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed notebook. Not modified.
+
+    Returns
+    -------
+    nb : nbformat.NotebookNode
+        The cleaned copy.
+    notes : list of str
+        One note per output left out (other than the results output).
     """
     import copy
 
@@ -375,7 +454,18 @@ def clean_for_html(nb) -> tuple[Any, list[str]]:
 
 
 def for_html(nb):
-    """A copy of the executed notebook as readers see it (see :func:`clean_for_html`)."""
+    """A copy of the executed notebook as readers see it (see :func:`clean_for_html`).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed notebook. Not modified.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The cleaned copy (the notes are dropped).
+    """
     return clean_for_html(nb)[0]
 
 
@@ -391,7 +481,19 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 def add_contents(body: str) -> str:
-    """Insert a table of contents (the ``##`` sections) before the first section heading."""
+    """Insert a table of contents (the ``##`` sections) before the first section heading.
+
+    Parameters
+    ----------
+    body : str
+        The report's HTML.
+
+    Returns
+    -------
+    str
+        ``body`` with a ``<nav class="kz-toc">`` before the first ``<h2>``; unchanged with fewer than two
+        sections.
+    """
     import html as htmlmod
 
     found = _HEADING.findall(body)
@@ -409,7 +511,23 @@ _CSV_SLOT = re.compile(r'<span class="kz-csv-link" data-kz-sig="([0-9a-f]+)"></s
 
 
 def link_tables(body: str, name: str, payload: Mapping[str, Any]) -> str:
-    """Point each shortened table at its CSV (the published table with the same columns and row count)."""
+    """Point each shortened table at its CSV (the published table with the same columns and row count).
+
+    Parameters
+    ----------
+    body : str
+        The report's HTML (tables from :func:`analysis.present.tables.html_table` leave a CSV slot).
+    name : str
+        The report's name (its CSVs are in ``<name>/``).
+    payload : mapping
+        The report's results JSON (its ``tables``: stem to ``{"columns": [...], "rows": [...]}``).
+
+    Returns
+    -------
+    str
+        ``body`` with each slot holding a link to the matching CSV, or emptied when no published table
+        matches.
+    """
     from analysis.present.tables import table_signature
 
     by_sig = {}
@@ -427,7 +545,20 @@ def link_tables(body: str, name: str, payload: Mapping[str, Any]) -> str:
 
 
 def downloads_html(name: str, payload: Mapping[str, Any]) -> str:
-    """The links under the report: its tables as CSV, the tidy estimates, the results JSON, the notebook."""
+    """The links under the report: its tables as CSV, the tidy estimates, the results JSON, the notebook.
+
+    Parameters
+    ----------
+    name : str
+        The report's name.
+    payload : mapping
+        The report's results JSON (its ``tables``: stem to ``{"columns": [...], "rows": [...]}``).
+
+    Returns
+    -------
+    str
+        A ``<section class="kz-downloads">`` element (links relative to the reports folder, names escaped).
+    """
     q = quote(name)
     items = [f'<li><a href="{q}/{quote(stem)}.csv">{escape(stem)}.csv</a> (table)</li>'
              for stem in (payload.get("tables") or {})]
@@ -442,7 +573,23 @@ def downloads_html(name: str, payload: Mapping[str, Any]) -> str:
 def footer_html(provenance: Mapping[str, Any] | None, glossary_href: str = "glossary.html",
                 index_href: str | None = "index.html") -> str:
     """The page footer: commit, data hash, package versions and build date (``provenance``), and the links to
-    the glossary and the index."""
+    the glossary and the index.
+
+    Parameters
+    ----------
+    provenance : mapping or None
+        The build's provenance (:func:`analysis.reporting.provenance.collect`); None or empty: no provenance
+        lines.
+    glossary_href : str, default 'glossary.html'
+        The glossary's address relative to the page.
+    index_href : str or None, default 'index.html'
+        The index's address relative to the page; None for no link.
+
+    Returns
+    -------
+    str
+        A ``<footer class="kz-footer">`` element, every text escaped.
+    """
     from analysis.reporting.provenance import describe
 
     lines = [f"<p>{escape(line)}</p>" for line in describe(provenance or {})]
@@ -453,7 +600,21 @@ def footer_html(provenance: Mapping[str, Any] | None, glossary_href: str = "glos
 
 
 def thumbnail(nb) -> tuple[str | None, str | None]:
-    """The notebook's first figure scaled to :data:`THUMB_WIDTH` pixels: (base64 PNG, alt text), or (None, None)."""
+    """The notebook's first figure scaled to :data:`THUMB_WIDTH` pixels: (base64 PNG, alt text), or (None,
+    None).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed notebook.
+
+    Returns
+    -------
+    png : str or None
+        The thumbnail as base64 PNG (64 colours); None when the notebook has no figure or it cannot be read.
+    alt : str or None
+        The figure's alternative text (from :func:`analysis.present.figures.show`), if any.
+    """
     import base64
     import io
 
@@ -479,7 +640,24 @@ def thumbnail(nb) -> tuple[str | None, str | None]:
 
 def write_tables(out_dir: Path, name: str, payload: Mapping[str, Any]) -> list[Path]:
     """The report's main tables as CSV (``<out>/<name>/<table>.csv``) and its tidy estimates
-    (``<out>/results/<name>-estimates.csv``); returns the paths written."""
+    (``<out>/results/<name>-estimates.csv``); returns the paths written.
+
+    A CSV in ``<out>/<name>/`` that the report no longer publishes is deleted.
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        The reports folder.
+    name : str
+        The report's name.
+    payload : mapping
+        The report's results JSON (``tables`` and ``estimates``).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written: each table's CSV, then the estimates CSV.
+    """
     import csv
     import io
 
@@ -522,15 +700,47 @@ def run_notebook(
     provenance: Mapping[str, Any] | None = None,
     index_href: str | None = None,
 ) -> RunResult:
-    """Execute ``notebook_path`` with ``parameters`` and write, under ``out_dir`` as ``name`` (default: the stem),
-    its HTML report, executed notebook, results JSON (read back from the notebook's results output) and tables.
+    """Execute ``notebook_path`` with ``parameters`` and write, under ``out_dir`` as ``name`` (default: the
+    stem), its HTML report, executed notebook, results JSON (read back from the notebook's results output) and
+    tables.
 
     Never raises for a failing notebook: the failure is in the returned ``RunResult`` (``status == "failed"``,
-    ``error`` naming the cell, ``cell``/``ename``/``evalue`` from papermill). Kernel output and papermill's log
-    are kept off the terminal; a dead kernel's last stderr lines are appended to ``error``. Outputs left out of
-    the page (stderr, bare values) are listed in ``notes``. ``provenance`` (``analysis.reporting.provenance``)
-    fills the page footer; without it the runner collects it. ``index_href`` is the footer's link to the index
-    (default: ``reports/index.html`` relative to ``out_dir`` when that lies inside ``reports/``, else none).
+    ``error`` naming the cell, ``cell``/``ename``/``evalue`` from papermill). Kernel output and papermill's
+    log are kept off the terminal; a dead kernel's last stderr lines are appended to ``error``. Outputs left
+    out of the page (stderr, bare values) are listed in ``notes``. ``provenance``
+    (``analysis.reporting.provenance``) fills the page footer; without it the runner collects it.
+    ``index_href`` is the footer's link to the index (default: ``reports/index.html`` relative to ``out_dir``
+    when that lies inside ``reports/``, else none).
+
+    Parameters
+    ----------
+    notebook_path : str or pathlib.Path
+        The notebook (relative paths from the project root).
+    parameters : mapping, optional
+        The notebook's parameters (papermill injects them after its ``parameters`` cell).
+    name : str, optional
+        The report's name; default the notebook's stem.
+    out_dir : str or pathlib.Path, default REPORTS_DIR
+        The output folder.
+    kernel_name : str, default KERNEL_NAME
+        The Jupyter kernel (keyword only).
+    cell_timeout : float or None, default DEFAULT_CELL_TIMEOUT
+        Seconds allowed per cell; None for no limit (keyword only).
+    title : str, optional
+        The page title; default the results' title, else name (keyword only).
+    provenance : mapping, optional
+        The page footer's provenance (keyword only).
+    index_href : str, optional
+        The footer's link to the index (keyword only).
+
+    Returns
+    -------
+    RunResult
+        The outcome: status, paths written (absolute), seconds, error and notes.
+
+    References
+    ----------
+    .. [1] papermill, "Executing notebooks", https://papermill.readthedocs.io/en/latest/usage-execute.html
     """
     t0 = time.perf_counter()
     notebook = resolve(notebook_path)

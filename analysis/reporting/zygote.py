@@ -27,7 +27,17 @@ import sys
 
 
 def die_with_parent(sig: int = signal.SIGTERM) -> None:
-    """Ask Linux to send ``sig`` to this process when its parent exits (no-op elsewhere)."""
+    """Ask Linux to send ``sig`` to this process when its parent exits (no-op elsewhere).
+
+    Parameters
+    ----------
+    sig : int, default signal.SIGTERM
+        The signal (``prctl(PR_SET_PDEATHSIG)``).
+
+    References
+    ----------
+    .. [1] Linux man-pages, "prctl(2)": PR_SET_PDEATHSIG, https://man7.org/linux/man-pages/man2/prctl.2.html
+    """
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -149,6 +159,19 @@ def _fork_kernel(spec: dict, zygote_pid: int, close_in_child: list) -> int:
 
 
 def main(argv: list[str]) -> int:
+    """Entry point of the zygote process: import the modules once, then fork a kernel for each request.
+
+    Parameters
+    ----------
+    argv : list of str
+        ``["--listen", FD, MODULE, ...]``: the inherited listening socket's file descriptor and the modules to
+        import ahead of time.
+
+    Returns
+    -------
+    int
+        0 after serving; 2 (with a usage line on standard error) when ``argv`` is malformed.
+    """
     import gc
     import importlib
 

@@ -725,6 +725,18 @@ class FatalitiesResult(StudyResult):
 
 
 def title(p: Params) -> str:
+    """The report's title, a question naming the claim tested.
+
+    Parameters
+    ----------
+    p : Params
+        The fatalities study's parameters.
+
+    Returns
+    -------
+    str
+        The title.
+    """
     return f"Deaths at work up to {p.end_year}: changes, lethality and mass-casualty events"
 
 

@@ -453,6 +453,18 @@ def _deaths(p: Params, cluster, data_dir):
 
 
 def title(p: Params) -> str:
+    """The report's title, a question naming the claim tested.
+
+    Parameters
+    ----------
+    p : Params
+        The quarterly study's parameters.
+
+    Returns
+    -------
+    str
+        The title.
+    """
     direction = "drop" if p.reported_change_pct < 0 else "rise"
     return (f"Is the {abs(p.reported_change_pct):g}% {direction} in {_NOUN[p.measure]} in "
             f"{common.period_text(p.period)} real?")

@@ -105,6 +105,26 @@ def _regional_periods(data_dir: str) -> tuple[str, ...]:
 
 
 def check_period(period, data_dir=data.DATA_DIR) -> str:
+    """Check a period parameter: a Ministry period that ``data/`` holds figures for.
+
+    Parameters
+    ----------
+    period : str
+        The period ('2024', '2025-Q1', ...).
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder.
+
+    Returns
+    -------
+    str
+        ``period`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        Naming ``period`` and listing the allowed periods (:func:`regional_periods`) when it is not one of
+        them.
+    """
     return validate.one_of("period", period, regional_periods(data_dir))
 
 
@@ -1090,10 +1110,34 @@ def _estimates(r: RegionalResult) -> tuple[Estimate, ...]:
 
 
 def title(p: Params) -> str:
+    """The report's title, a question naming the claim tested.
+
+    Parameters
+    ----------
+    p : Params
+        The regional study's parameters.
+
+    Returns
+    -------
+    str
+        The title.
+    """
     return f"Which regions have more workplace injuries than expected? (release for {p.period})"
 
 
 def claim_text(rel: dict) -> str:
+    """The claim in words: the regions the release names with their counts, and the questions the report asks.
+
+    Parameters
+    ----------
+    rel : dict
+        The release, as returned by :func:`release` (``period``, ``published``, ``total``, ...).
+
+    Returns
+    -------
+    str
+        Markdown text starting with "**Claim.**".
+    """
     pub = rel["published"]
     listed = ", ".join(f"{r.region} {fmt_count(r.observed)}" for r in pub.itertuples())
     return (f"**Claim.** The Ministry of Labour's release for {rel['period']} names the regions with the most "

@@ -121,6 +121,25 @@ def sector_periods(data_dir=DATA_DIR) -> list[str]:
 
 
 def check_period(period, data_dir=DATA_DIR) -> str:
+    """Check a period parameter: a Ministry period that ``data/`` holds figures for.
+
+    Parameters
+    ----------
+    period : str
+        The period ('2024', '2025-Q1', ...).
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder.
+
+    Returns
+    -------
+    str
+        ``period`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        Naming ``period`` and listing the allowed periods (:func:`sector_periods`) when it is not one of them.
+    """
     return validate.one_of("period", period, sector_periods(data_dir))
 
 
@@ -806,6 +825,18 @@ def _evidence_sentence(ev: pd.DataFrame) -> str:
 
 
 def title(p: Params) -> str:
+    """The report's title, a question naming the claim tested.
+
+    Parameters
+    ----------
+    p : Params
+        The sectoral study's parameters.
+
+    Returns
+    -------
+    str
+        The title.
+    """
     return (f"Are mining-metallurgy and construction over-represented among workers injured in "
             f"{common.period_text(p.period)}?")
 

@@ -660,6 +660,18 @@ def _figure_data(p: Params, series: pd.Series, data_dir):
 
 # ---------------------------------------------------------------------------------------------------------- words
 def title(p: Params) -> str:
+    """The report's title, a question naming the claim tested.
+
+    Parameters
+    ----------
+    p : Params
+        The trend study's parameters.
+
+    Returns
+    -------
+    str
+        The title.
+    """
     direction = "fall" if p.reported_change_pct < 0 else "rise"
     return (f"Did the injury rate really {direction} {abs(p.reported_change_pct):g}% over "
             f"{_years_text(p.years)} years?")

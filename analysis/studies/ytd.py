@@ -794,6 +794,18 @@ def _base(fit, p: Params, prev: PreviousYtd | None) -> pd.DataFrame | None:
 
 # ---------------------------------------------------------------------------------------------------------- text
 def title(p: Params) -> str:
+    """The report's title, a question naming the claim tested.
+
+    Parameters
+    ----------
+    p : Params
+        The year-to-date study's parameters.
+
+    Returns
+    -------
+    str
+        The title.
+    """
     if p.ytd_change_pct is None:
         return f"What do {fmt_count(p.ytd_count)} injuries in {common.period_text(p.period)} imply for " \
                f"{_target_text(p)}?"
@@ -804,6 +816,22 @@ def title(p: Params) -> str:
 
 
 def claim_text(p: Params, rows: pd.DataFrame) -> str:
+    """The claim in words, quoting the release when the data hold it, and what is tested.
+
+    Parameters
+    ----------
+    p : Params
+        The year-to-date study's parameters.
+    rows : pandas.DataFrame
+        The national rows of ``p.period`` (``common.national_rows``) with the release's publisher and quote; a
+        row whose change (or, failing that, count) equals the parameter's is quoted.
+
+    Returns
+    -------
+    str
+        Markdown text starting with "**Claim.**" (or "**Claim (as given in the parameters).**" when no release
+        matches).
+    """
     said = (f"{fmt_count(p.ytd_count)} people injured at work in {common.period_text(p.period)}"
             + ("" if p.ytd_change_pct is None else
                f", {p.ytd_change_pct:+g}% against the same months a year earlier"))
