@@ -172,3 +172,23 @@ def test_params_declaration_is_complete(entry):
         assert s.info.help and "=" not in s.info.help
     defaults = module.Params()  # the defaults themselves pass validation
     assert defaults.to_dict() == module.Params.defaults()
+
+
+def _public_functions_without_docs() -> list[str]:
+    """Module-level public functions with no docstring, or (outside the studies) taking arguments without a
+    numpydoc ``Parameters`` section."""
+    out = []
+    for path in sorted((ROOT / "analysis").rglob("*.py")):
+        layer = path.relative_to(ROOT / "analysis").parts[0]
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.name.startswith("_"):
+                doc = ast.get_docstring(node)
+                if doc is None or (layer != "studies" and node.args.args and "Parameters" not in doc):
+                    out.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    return out
+
+
+def test_public_functions_have_numpydoc_docstrings():
+    """Issue 11: docstrings for public functions in numpydoc form, as statsmodels and scipy do."""
+    missing = _public_functions_without_docs()
+    assert not missing, "public functions without a (numpydoc) docstring:\n" + "\n".join(missing)
