@@ -10,7 +10,7 @@ import math
 
 
 def fmt_p(p: float | None) -> str:
-    """Format a p-value for a verdict sentence ("p = 0.0223", "p < 1e-16").
+    """A p-value in a sentence, by the one policy of :func:`fmt_pvalue`: 'p = 0.022', 'p = 0.0016', 'p < 0.001'.
 
     Parameters
     ----------
@@ -20,16 +20,13 @@ def fmt_p(p: float | None) -> str:
     Returns
     -------
     str
-        "p not defined" for None or a non-finite value; "p < 1e-16" below 1e-16; scientific notation with two
-        figures below 1e-4; four decimals below 0.1; three decimals otherwise.
+        ``"p = ..."`` or ``"p < 0.001"``; ``"p not defined"`` for None or a non-finite value. Never scientific
+        notation.
     """
-    if p is None or not math.isfinite(p):
+    v = fmt_pvalue(p)
+    if not v:
         return "p not defined"
-    if p < 1e-16:
-        return "p < 1e-16"
-    if p < 1e-4:
-        return f"p = {p:.1e}"
-    return f"p = {p:.4f}" if p < 0.1 else f"p = {p:.3f}"
+    return f"p {v}" if v.startswith("<") else f"p = {v}"
 
 
 def fmt_num(x: float | None, digits: int = 4) -> str:

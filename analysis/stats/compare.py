@@ -38,7 +38,7 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import test_poisson_2indep
 
 from analysis.core import validate
-from analysis.core.fmt import fmt_number, fmt_percent, fmt_pvalue
+from analysis.core.fmt import fmt_number, fmt_p, fmt_percent, fmt_pvalue
 from analysis.core.results import Result
 
 EXACT = "exact conditional binomial"
@@ -173,23 +173,7 @@ def reference_name(df: int | None) -> str:
     return "normal" if df is None else f"t({int(df)})"
 
 
-def ptext(p: float | None) -> str:
-    """'p = 0.022' or 'p < 0.001' (the reader-facing p-value format of ``analysis.core.fmt``).
-
-    Parameters
-    ----------
-    p : float or None
-        The p-value.
-
-    Returns
-    -------
-    str
-        ``"p = ..."`` or ``"p < ..."``; ``"p not defined"`` when ``fmt_pvalue`` gives an empty string.
-    """
-    v = fmt_pvalue(p)
-    if not v:
-        return "p not defined"
-    return f"p {v}" if v.startswith("<") else f"p = {v}"
+ptext = fmt_p  # a p-value in a sentence: the one policy of analysis.core.fmt
 
 
 def lancaster_midp(x1, x0, exposure_ratio=1.0) -> float:

@@ -59,7 +59,7 @@ import numpy as np
 from scipy import stats
 
 from analysis.core import validate
-from analysis.core.fmt import fmt_count, fmt_number, fmt_percent, fmt_pvalue
+from analysis.core.fmt import fmt_count, fmt_number, fmt_p, fmt_percent
 from analysis.core.results import Result
 
 GMK_NOTE = ("The mining and metallurgical complex (GMK) is a Ministry grouping that cuts across NACE section B "
@@ -71,10 +71,7 @@ ROUNDING_RULES = ("round-half", "truncate")
 RULE_TEXT = {"round-half": "rounded to the nearest value", "truncate": "truncated (extra digits cut off)"}
 
 
-def _p(p: float) -> str:
-    """'p = 0.022' or 'p < 0.001' (the reader-facing p-value policy of analysis.core.fmt)."""
-    text = fmt_pvalue(p)
-    return "p not defined" if not text else (f"p {text}" if text.startswith("<") else f"p = {text}")
+_p = fmt_p  # a p-value in a sentence: the one policy of analysis.core.fmt
 
 
 def _pct(x: float, nd: int = 1) -> str:

@@ -16,7 +16,7 @@ from statsmodels.genmod import families
 from statsmodels.genmod.generalized_linear_model import GLM
 
 from analysis.core import validate
-from analysis.core.fmt import fmt_count, fmt_number, fmt_percent, fmt_pvalue
+from analysis.core.fmt import fmt_count, fmt_number, fmt_p, fmt_percent
 from analysis.core.results import Result
 from analysis.stats.compare import (
     QuasiPoissonComparison,
@@ -26,24 +26,7 @@ from analysis.stats.compare import (
 )
 from analysis.stats.dispersion import clean_series, design, estimate_dispersion, fit_nb_alpha, nb_glm
 
-
-def p_text(p: float | None) -> str:
-    """A p-value in a sentence: 'p = 0.081', 'p < 0.001' (the formatting policy of ``analysis.core.fmt``).
-
-    Parameters
-    ----------
-    p : float or None
-        The p-value.
-
-    Returns
-    -------
-    str
-        ``"p = ..."`` or ``"p < ..."``; ``"p not defined"`` when ``fmt_pvalue`` gives an empty string.
-    """
-    text = fmt_pvalue(p)
-    if not text:
-        return "p not defined"
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
+p_text = fmt_p  # a p-value in a sentence: the one policy of analysis.core.fmt
 
 
 MODELS = {

@@ -115,7 +115,7 @@ from scipy import optimize, special, stats
 from statsmodels.tools.numdiff import approx_fprime
 
 from analysis.core import validate
-from analysis.core.fmt import fmt_count, fmt_number, fmt_percent, fmt_pvalue
+from analysis.core.fmt import fmt_count, fmt_number, fmt_p, fmt_percent
 from analysis.core.results import Result
 
 MODEL = ("over-dispersed Poisson model of all cumulative releases: gamma year levels around a log-linear trend "
@@ -899,10 +899,7 @@ def _cnt(x: float | None) -> str:
     return "undefined" if x is None else fmt_count(x)
 
 
-def _p(p: float | None) -> str:
-    """'p = 0.022' or 'p < 0.001' (the reader-facing p-value policy)."""
-    text = fmt_pvalue(p)
-    return "p not defined" if not text else f"p {text}" if text.startswith("<") else f"p = {text}"
+_p = fmt_p  # a p-value in a sentence: the one policy of analysis.core.fmt
 
 
 def _wt(x: float) -> str:
