@@ -56,6 +56,18 @@ def reports() -> BuiltReports:
     return BuiltReports(ROOT / "reports")
 
 
+@pytest.fixture(scope="session")
+def kernel_zygote():
+    """One kernel zygote per test process for the builds the tests run in-process (``build.main``), instead of one
+    per build (``analysis.reporting.kernels.shared_zygote``): the tests' small builds would otherwise each wait for
+    a zygote's imports. It imports what :func:`write_notebook`'s notebooks and the figure tests use. Builds run as
+    subprocesses (tests/test_faults_build.py, the light-builder test) still start their own."""
+    from analysis.reporting import kernels
+
+    with kernels.shared_zygote(["analysis.present.report", "matplotlib.pyplot"]) as zygote:
+        yield zygote
+
+
 def write_notebook(path: Path, body: str = "", params: str | None = None, stem: str | None = None) -> Path:
     """A tiny notebook for the builder's tests: a tagged parameters cell, an optional body, and a cell publishing
     its results through the transitional ``write_results`` (label ``descriptive``)."""

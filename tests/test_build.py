@@ -25,7 +25,7 @@ from analysis.present import tables
 from analysis.reporting import build
 from analysis.reporting import runner as render
 
-pytestmark = pytest.mark.notebook
+pytestmark = [pytest.mark.notebook, pytest.mark.usefixtures("kernel_zygote")]
 
 PY = sys.executable
 

@@ -20,7 +20,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -192,16 +191,20 @@ def test_a_live_lock_holder_is_waited_for_and_named(tmp_path):
     fd = os.open(lock, os.O_RDWR | os.O_CREAT)
     os.write(fd, f"pid {os.getpid()}\nstarted now\n".encode())
     fcntl.lockf(fd, fcntl.LOCK_EX)
-    timer = threading.Timer(1.5, lambda: (fcntl.lockf(fd, fcntl.LOCK_UN), os.close(fd)))
-    timer.start()
+    build = start_build(nbs, out)
     try:
-        t0 = time.perf_counter()
-        res = run_build(nbs, out, timeout=60)
+        first = build.stdout.readline()  # the build says whom it waits for, then blocks on the lock
+        assert first.startswith(f"waiting for another build into {out} (pid {os.getpid()}, started now)"), first
+        time.sleep(0.2)
+        assert build.poll() is None, "the build did not wait for the lock holder"
+        fcntl.lockf(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        stdout, stderr = build.communicate(timeout=60)
     finally:
-        timer.join()
-    assert res.returncode == 0, res.stdout + res.stderr
-    assert f"waiting for another build into {out} (pid {os.getpid()}, started now)" in res.stdout
-    assert time.perf_counter() - t0 >= 1.4
+        if build.poll() is None:
+            build.kill()
+            build.communicate()
+    assert build.returncode == 0, first + stdout + stderr
 
 
 # --------------------------------------------------------------------------------------------- dead worker

@@ -1019,11 +1019,16 @@ def run_jobs(
         pass  # a fresh log for this build's kernel and library noise
     layout.running.mkdir(parents=True, exist_ok=True)
 
-    zygote = None
+    zygote = own_zygote = None
     if preload:  # first, so that its imports overlap the warm-up and the workers' start
-        from analysis.reporting.kernels import start_zygote
+        from analysis.reporting import kernels
 
-        zygote = start_zygote(deps.imported_modules(sorted({str(job.notebook) for job, _, _ in todo})), log_path)
+        modules = deps.imported_modules(sorted({str(job.notebook) for job, _, _ in todo}))
+        zygote = kernels.shared()  # one opened for several builds in this process (kernels.shared_zygote)
+        if zygote is None:
+            zygote = own_zygote = kernels.start_zygote(modules, log_path)
+        else:
+            zygote.preload(modules)
 
     warm_renderer()
 
@@ -1076,8 +1081,8 @@ def run_jobs(
     else:
         pool.shutdown(wait=True)
     finally:
-        if zygote is not None:
-            zygote.stop()
+        if own_zygote is not None:
+            own_zygote.stop()
 
 
 # ----------------------------------------------------------------------------------------------------- index

@@ -23,7 +23,11 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from jupyter_client import protocol_version_info
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
+from traitlets import DottedObjectName, Type
 
 from analysis.reporting import KERNEL_NAME
 
@@ -55,6 +59,17 @@ class ZygoteServer:
             listener.close()  # the zygote has its own copy; workers connect by address
             if log:
                 out.close()
+
+    def preload(self, modules: Sequence[str]) -> None:
+        """Import ``modules`` into the zygote for the kernels it forks from now on (a zygote shared by several
+        builds: :func:`shared_zygote`); returns once they are imported. A zygote that has gone away is not an
+        error here: the builds' kernels then start plainly."""
+        with contextlib.suppress(OSError, RuntimeError):
+            client = Zygote(self.address)
+            try:
+                client.preload(modules)
+            finally:
+                client.close()
 
     def stop(self, timeout: float = 10) -> None:
         import shutil
@@ -97,6 +112,18 @@ class Zygote:
             raise RuntimeError("kernel zygote exited")
         return int(reply)
 
+    def preload(self, modules: Sequence[str]) -> None:
+        """Have the zygote import ``modules`` before it forks any further kernel; returns once it has."""
+        try:
+            self.sock.sendall((json.dumps({"import": list(modules)}) + "\n").encode())
+            reply = self.reader.readline()
+        except OSError as exc:
+            self._ok = False
+            raise RuntimeError(f"kernel zygote: {exc}") from None
+        if reply.strip() != "imported":
+            self._ok = False
+            raise RuntimeError("kernel zygote exited")
+
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.reader.close()
@@ -127,6 +154,54 @@ def start_zygote(modules: Sequence[str], log: str | None = None) -> ZygoteServer
     if not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):
         return None
     return ZygoteServer(modules, log)
+
+
+_SHARED: ZygoteServer | None = None
+
+
+@contextlib.contextmanager
+def shared_zygote(modules: Sequence[str], log: str | None = None):
+    """One zygote for every build this process runs while the context is open (a test session running dozens of
+    small builds, each of which would otherwise start its own zygote and wait for its imports).
+
+    Builds started inside the context connect their workers to this zygote instead of starting one; they leave it
+    running. Nothing else changes: every kernel is still a fresh fork with its own namespace.
+
+    Parameters
+    ----------
+    modules : sequence of str
+        What the zygote imports before forking kernels (a superset of what the notebooks built meanwhile import
+        is best; a module missing here is imported by the kernel itself, as a fresh kernel would).
+    log : str, optional
+        File receiving the zygote's output.
+
+    Yields
+    ------
+    ZygoteServer or None
+        The zygote (None where ``fork`` or Unix sockets are missing: builds then start plain kernels).
+    """
+    global _SHARED
+    if _SHARED is not None:
+        raise RuntimeError("a shared kernel zygote is already running in this process")
+    server = start_zygote(modules, log)
+    _SHARED = server
+    try:
+        yield server
+    finally:
+        _SHARED = None
+        if server is not None:
+            server.stop()
+
+
+def shared() -> ZygoteServer | None:
+    """The zygote opened by :func:`shared_zygote` in this process, if any (the builder uses it instead of its own).
+
+    Returns
+    -------
+    ZygoteServer or None
+        The running shared zygote, or None.
+    """
+    return _SHARED
 
 
 def connect_zygote(address: str) -> Zygote | None:
@@ -219,6 +294,99 @@ class ForkProvisioner(LocalProvisioner):
             finally:
                 fh.close()
         return await super().launch_kernel(cmd, **kwargs)
+
+    async def kill(self, restart: bool = False) -> None:
+        """Kill the kernel (as ``LocalProvisioner.kill``), then wait up to a second, polling every 5 ms, until it is
+        gone. The kernel manager checks right after this whether the kernel is still alive and otherwise sleeps
+        100 ms before checking again: without the short wait every report would lose those 100 ms."""
+        import asyncio
+
+        await super().kill(restart=restart)
+        for _ in range(200):
+            if self.process is None or self.process.poll() is not None:
+                return
+            await asyncio.sleep(0.005)
+
+
+class ReadyClient(AsyncKernelClient):
+    """``AsyncKernelClient`` whose ``wait_for_ready`` returns as soon as the kernel is ready.
+
+    jupyter_client's own ``wait_for_ready`` sends ``kernel_info`` until the reply arrives on the shell channel and,
+    within 0.2 s of it, a message on IOPub (so IOPub is known to be connected; a subscription that connects late
+    misses the message, and the round starts again); then it drains IOPub until 0.2 s pass without a message. That is
+    0.2-0.6 s of idle waiting per kernel, most of a small report's kernel time. This one applies the same two
+    checks, without the idle waits: IOPub counts as connected at the first message that says so (the kernel's
+    ``iopub_welcome``, or the status of one of our requests), and a new ``kernel_info`` goes out every 50 ms until it
+    comes. Nothing needs draining: nbclient reads only the messages whose parent is the request it is executing.
+    Public API only: a subclass named by the kernel manager's ``client_factory`` trait, overriding a public method.
+    """
+
+    def start_channels(self, *args: Any, **kwargs: Any) -> None:
+        """Start the channels (as ``AsyncKernelClient.start_channels``), reconnecting every 10 ms instead of ZeroMQ's
+        100 ms: a kernel binds its ports only once it runs (10-20 ms after the fork for a zygote's kernel), and a
+        connection attempted before that would otherwise wait a whole 100 ms to be tried again."""
+        import zmq
+
+        self.context.setsockopt(zmq.RECONNECT_IVL, 10)
+        super().start_channels(*args, **kwargs)
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        """Wait until the kernel answered ``kernel_info`` on the shell channel and IOPub is connected.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds before giving up with ``RuntimeError``; None waits as long as the kernel lives.
+
+        References
+        ----------
+        .. [1] Jupyter, "Messaging in Jupyter": kernel info, kernel status, IOPub welcome message,
+           https://jupyter-client.readthedocs.io/en/stable/messaging.html
+        """
+        from queue import Empty
+
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+
+        def check() -> None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+        requests, sent = {self.kernel_info()}, time.monotonic()
+        while True:  # the reply on the shell channel
+            try:
+                reply = await self.shell_channel.get_msg(timeout=0.1)
+            except Empty:
+                if not await self.is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info") from None
+                check()
+                if time.monotonic() - sent >= 1:  # as jupyter_client does: ask again every second
+                    requests.add(self.kernel_info())
+                    sent = time.monotonic()
+                continue
+            if reply["msg_type"] == "kernel_info_reply" and reply["parent_header"].get("msg_id") in requests:
+                break
+        version = int(reply["content"]["protocol_version"].split(".")[0])
+        if version != protocol_version_info[0]:  # what jupyter_client does with the reply
+            self.session.adapt_version = version
+        while True:  # a message on IOPub showing the subscription is live
+            try:
+                msg = await self.iopub_channel.get_msg(timeout=0.05)
+            except Empty:
+                if not await self.is_alive():
+                    raise RuntimeError("Kernel died before its IOPub channel connected") from None
+                check()
+                requests.add(self.kernel_info())  # its status messages will come once IOPub is connected
+                continue
+            if msg["msg_type"] == "iopub_welcome" or msg["parent_header"].get("msg_id") in requests:
+                return
+
+
+class BuildKernelManager(AsyncKernelManager):
+    """nbclient's kernel manager, with :class:`ReadyClient` as its client (passed to papermill as
+    ``kernel_manager_class``, a documented ``NotebookClient`` trait)."""
+
+    client_class = DottedObjectName("analysis.reporting.kernels.ReadyClient")
+    client_factory = Type(ReadyClient, klass=AsyncKernelClient)
 
 
 def install(prefix: str | None = None) -> str:

@@ -43,7 +43,7 @@ from analysis.core.paths import REPORTS_DIR, ROOT, resolve
 from analysis.present.report import RESULTS_MARKER, RESULTS_MIME, STYLE_RULES
 from analysis.present.tables import escape
 from analysis.reporting import CSP, KERNEL_NAME, OWNER_FILE
-from analysis.reporting.kernels import LOG_ENV
+from analysis.reporting.kernels import LOG_ENV, BuildKernelManager
 
 DEFAULT_CELL_TIMEOUT = 600  # seconds per cell; a hung notebook must not hang the build forever
 STARTUP_TIMEOUT = 120
@@ -790,6 +790,8 @@ def run_notebook(
                     # Every output is in once the last cell ran: stop the kernel at once instead of waiting about
                     # a second for a graceful shutdown (nbclient's NotebookClient.shutdown_kernel).
                     shutdown_kernel="immediate",
+                    # A kernel manager whose client does not idle after the kernel is ready (kernels.ReadyClient).
+                    kernel_manager_class=BuildKernelManager,
                 )
         except PapermillExecutionError as exc:
             where = f"cell In [{exc.exec_count}]"

@@ -8,6 +8,8 @@ Protocol, one JSON object or number per line on each connection:
 - each request ``{"argv": [...], "env": {...}, "cwd": "...", "log": "..."}`` is an ipykernel command line; the zygote
   forks, the child becomes that kernel (its own process group, stdout/stderr to ``log``) and the zygote answers with
   the child's pid (requests wait in the socket's queue while the imports run);
+- a request ``{"import": [MODULE, ...]}`` imports more modules for the kernels forked after it (a zygote shared by
+  several builds learns each build's modules) and is answered with ``imported``;
 - when a connection closes (its worker finished or died) the zygote terminates the kernels it asked for;
 - at end of input on stdin (the build is gone) the zygote terminates every kernel and exits.
 
@@ -131,10 +133,28 @@ def _serve(listener: socket.socket, proto_in, zygote_pid: int) -> None:
                 buffers[conn] += data
                 while b"\n" in buffers[conn]:
                     line, buffers[conn] = buffers[conn].split(b"\n", 1)
-                    pid = _fork_kernel(json.loads(line), zygote_pid, [listener, conn, proto_in, *owned])
+                    spec = json.loads(line)
+                    if "import" in spec:  # more modules for the kernels forked from now on
+                        _import(spec["import"])
+                        conn.sendall(b"imported\n")
+                        continue
+                    pid = _fork_kernel(spec, zygote_pid, [listener, conn, proto_in, *owned])
                     _RUNNING.add(pid)
                     owned[conn].add(pid)
                     conn.sendall(f"{pid}\n".encode())
+
+
+def _import(modules: list[str]) -> None:
+    """Import ``modules`` into the zygote (errors ignored: the notebook's own import reports a broken module
+    properly), then freeze what is in memory so the kernels share its pages (no copy-on-write by the collector)."""
+    import gc
+    import importlib
+
+    for name in modules:
+        with contextlib.suppress(BaseException):
+            importlib.import_module(name)
+    gc.collect()
+    gc.freeze()
 
 
 def _fork_kernel(spec: dict, zygote_pid: int, close_in_child: list) -> int:
@@ -172,9 +192,6 @@ def main(argv: list[str]) -> int:
     int
         0 after serving; 2 (with a usage line on standard error) when ``argv`` is malformed.
     """
-    import gc
-    import importlib
-
     if argv[:1] != ["--listen"] or len(argv) < 2:
         print("usage: python -m analysis.reporting.zygote --listen FD MODULE ...", file=sys.stderr)
         return 2
@@ -184,11 +201,9 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # what ipykernel sets
     proto_in = sys.stdin
     os.dup2(2, 1)  # anything the imports print goes to the log
-    for name in ["ipykernel.kernelapp", *modules]:
-        with contextlib.suppress(BaseException):  # the notebook's own import reports a broken module properly
-            importlib.import_module(name)
-    gc.collect()
-    gc.freeze()  # keep the imported objects' pages shared with the kernels (no copy-on-write by the collector)
+    # ipykernel's kernel, shell and debugger modules too: a kernel imports them while it initialises (the debugger
+    # pulls in debugpy, about 0.1 s), so importing them here once saves that in every kernel.
+    _import(["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", *modules])
     zygote_pid = os.getpid()
 
     def reap(*_):
