@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -598,6 +599,45 @@ def test_preloaded_kernels_behave_like_fresh_ones(tmp_path):
     )
     draws = {outputs["preload", n].split()[1] for n in ("01_fig", "01_fig_b")}
     assert len(draws) == 2, "two kernels forked from one zygote drew the same unseeded random number"
+
+
+def test_builds_in_one_process_share_its_zygote_and_teach_it_their_imports(tmp_path, kernel_zygote):
+    """Inside ``kernels.shared_zygote`` (here the test session's) a build starts no zygote of its own: its kernels
+    are forked by the shared one, which first imports what the build's notebooks import."""
+    from analysis.reporting import kernels
+
+    assert kernels.shared() is kernel_zygote is not None
+    with pytest.raises(RuntimeError, match="already running"):
+        with kernels.shared_zygote([]):
+            pass
+    assert kernels.shared() is kernel_zygote  # the refused second one changed nothing
+    nbs, out = tmp_path / "nbs", tmp_path / "out"
+    # tabnanny: a standard module nothing else here imports, so only this build's import request can preload it
+    write_notebook(nbs / "01_z.ipynb", body=(
+        "import os, sys\nppid, pre = os.getppid(), 'tabnanny' in sys.modules\nimport tabnanny\n"
+        "print('PPID', ppid, 'PRE', pre)"
+    ))
+    before = descendants_named(os.getpid(), b"analysis.reporting.zygote")
+    res = run_cli(nbs, out)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert descendants_named(os.getpid(), b"analysis.reporting.zygote") == before == {kernel_zygote.proc.pid}
+    executed = nbformat.read(str(out / "executed" / "01_z.ipynb"), as_version=4)
+    text = "".join(o.get("text", "") for o in executed.cells[2].outputs if o.output_type == "stream")
+    assert text.split() == ["PPID", str(kernel_zygote.proc.pid), "PRE", "True"], text
+
+
+def descendants_named(pid: int, needle: bytes) -> set[int]:
+    """Processes under ``pid`` (Linux /proc) whose command line contains ``needle``."""
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        children = Path(f"/proc/{parent}/task/{parent}/children")
+        for child in (int(c) for c in children.read_text().split()) if children.exists() else ():
+            todo.append(child)
+            cmd = Path(f"/proc/{child}/cmdline")
+            if cmd.exists() and needle in cmd.read_bytes():
+                found.add(child)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------- page furniture
