@@ -300,6 +300,18 @@ class Inputs:
         self._registry = None
 
     def digest(self, path: Path) -> str:
+        """The SHA-256 of a file, computed once per build ("missing" when it cannot be read).
+
+        Parameters
+        ----------
+        path : pathlib.Path
+            The file.
+
+        Returns
+        -------
+        str
+            Its hexadecimal digest, or ``"missing"``.
+        """
         if path not in self._digests:
             try:
                 self._digests[path] = file_digest(path)
@@ -322,10 +334,33 @@ class Inputs:
         return self._registry
 
     def entry(self, job: Job):
+        """The study registry's entry for the report's notebook.
+
+        Parameters
+        ----------
+        job : Job
+            The report.
+
+        Returns
+        -------
+        analysis.studies.registry.Entry or None
+            The entry, or None for a notebook no study declares.
+        """
         return self.registry.for_notebook(job.notebook.stem)
 
     def sources(self, job: Job) -> list[Path]:
-        """The ``analysis`` source files the report's notebook, study and renderer import (transitively)."""
+        """The ``analysis`` source files the report's notebook, study and renderer import (transitively).
+
+        Parameters
+        ----------
+        job : Job
+            The report.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files of the import closure (``analysis.reporting.deps.Closure``).
+        """
         modules = deps.notebook_imports(job.notebook)
         entry = self.entry(job)
         if entry is not None:
@@ -333,7 +368,18 @@ class Inputs:
         return self.closure.files([*modules, RENDERER])
 
     def data_files(self, job: Job) -> list[Path]:
-        """The data files the report's registry entry declares; every data file for a notebook not registered."""
+        """The data files the report's registry entry declares; every data file for a notebook not registered.
+
+        Parameters
+        ----------
+        job : Job
+            The report.
+
+        Returns
+        -------
+        list of pathlib.Path
+            Sorted; a declared file not yet present is listed (and hashed as missing until it appears).
+        """
         entry = self.entry(job)
         if entry is None:
             if not self.data_dir.is_dir():
@@ -347,6 +393,20 @@ class Inputs:
         return sorted(set(files))
 
     def job_inputs(self, job: Job) -> dict:
+        """The report's input record: what its cache key hashes.
+
+        Parameters
+        ----------
+        job : Job
+            The report.
+
+        Returns
+        -------
+        dict
+            Build format, kernel name, digests of the notebook (code cells only) and of the parameters, the title,
+            the digest of each source file (:meth:`sources`) and data file (:meth:`data_files`), and of
+            ``requirements.lock``.
+        """
         lock = self.root / "requirements.lock"
         return {
             "format": BUILD_FORMAT,
@@ -432,30 +492,124 @@ class Layout:
         return self.cache / "running"
 
     def html(self, name: str) -> Path:
+        """The report's page, ``OUT/NAME.html``.
+
+        Parameters
+        ----------
+        name : str
+            The report's name.
+
+        Returns
+        -------
+        pathlib.Path
+        """
         return self.out / f"{name}.html"
 
     def results(self, name: str) -> Path:
+        """The report's results JSON, ``OUT/results/NAME.json``.
+
+        Parameters
+        ----------
+        name : str
+            The report's name.
+
+        Returns
+        -------
+        pathlib.Path
+        """
         return self.out / "results" / f"{name}.json"
 
     def estimates(self, name: str) -> Path:
+        """The report's estimates table, ``OUT/results/NAME-estimates.csv``.
+
+        Parameters
+        ----------
+        name : str
+            The report's name.
+
+        Returns
+        -------
+        pathlib.Path
+        """
         return self.out / "results" / f"{name}-estimates.csv"
 
     def tables_dir(self, name: str) -> Path:
+        """The folder of the report's full tables (CSV files linked from shortened tables), ``OUT/NAME/``.
+
+        Parameters
+        ----------
+        name : str
+            The report's name.
+
+        Returns
+        -------
+        pathlib.Path
+        """
         return self.out / name
 
     def executed(self, name: str) -> Path:
+        """The report's executed notebook, ``OUT/executed/NAME.ipynb``.
+
+        Parameters
+        ----------
+        name : str
+            The report's name.
+
+        Returns
+        -------
+        pathlib.Path
+        """
         return self.out / "executed" / f"{name}.ipynb"
 
     def failed_executed(self, name: str) -> Path:
+        """The executed notebook of the report's last failed run, ``OUT/executed/NAME.failed.ipynb``.
+
+        Parameters
+        ----------
+        name : str
+            The report's name.
+
+        Returns
+        -------
+        pathlib.Path
+        """
         return self.out / "executed" / f"{name}.failed.ipynb"
 
     def record(self, name: str) -> Path:
+        """The report's cache record (input record, status, output digests), ``OUT/.cache/NAME.json``.
+
+        Parameters
+        ----------
+        name : str
+            The report's name.
+
+        Returns
+        -------
+        pathlib.Path
+        """
         return self.cache / f"{name}.json"
 
     def outputs(self, name: str) -> list[Path]:
+        """The outputs whose digests the cache record keeps: page, results JSON, executed notebook.
+
+        Parameters
+        ----------
+        name : str
+            The report's name.
+
+        Returns
+        -------
+        list of pathlib.Path
+        """
         return [self.html(name), self.results(name), self.executed(name)]
 
     def writable_dirs(self) -> list[Path]:
+        """The folders a build writes into (checked before it starts: :func:`check_writable`).
+
+        Returns
+        -------
+        list of pathlib.Path
+        """
         return [self.out, self.cache, self.out / "results", self.out / "executed"]
 
 
@@ -691,10 +845,33 @@ class Progress:
         self.tick()
 
     def start(self, name: str) -> None:
+        """Print that a report started.
+
+        Parameters
+        ----------
+        name : str
+            The report's name.
+        """
         self.running[name] = time.perf_counter()
         self._write_line(f"[{self.done}/{self.total}] start   {name}")
 
     def end(self, name: str, ok: bool, detail: str = "") -> float:
+        """Print that a report ended, ok or failed, with its run time and an optional detail.
+
+        Parameters
+        ----------
+        name : str
+            The report's name.
+        ok : bool
+            Whether it built.
+        detail : str, default ""
+            Appended to the line (the failure, in one line).
+
+        Returns
+        -------
+        float
+            Seconds since its start (or since the build started, for a report never started).
+        """
         elapsed = time.perf_counter() - self.running.pop(name, self.t0)
         self.done += 1
         word = "ok     " if ok else "FAILED "
@@ -707,10 +884,20 @@ class Progress:
         return elapsed
 
     def retry(self, name: str, why: str) -> None:
+        """Print that a report is run again, and why.
+
+        Parameters
+        ----------
+        name : str
+            The report's name.
+        why : str
+            The reason (e.g. its build worker died).
+        """
         self.running[name] = time.perf_counter()
         self._write_line(f"[{self.done}/{self.total}] retry   {name}  ({why})")
 
     def tick(self) -> None:
+        """Redraw the live bar (TTY only; does nothing on a pipe or file)."""
         if not self.tty or self.total == 0:
             return
         width = 24
@@ -727,6 +914,7 @@ class Progress:
         self._bar_shown = True
 
     def close(self) -> None:
+        """Erase the live bar, if one is shown, leaving the printed lines."""
         if self.tty and self._bar_shown:
             self.stream.write("\r\x1b[K")
             self.stream.flush()

@@ -62,8 +62,14 @@ class ZygoteServer:
 
     def preload(self, modules: Sequence[str]) -> None:
         """Import ``modules`` into the zygote for the kernels it forks from now on (a zygote shared by several
-        builds: :func:`shared_zygote`); returns once they are imported. A zygote that has gone away is not an
-        error here: the builds' kernels then start plainly."""
+        builds: :func:`shared_zygote`); returns once they are imported.
+
+        Parameters
+        ----------
+        modules : sequence of str
+            Module names. A zygote that has gone away is not an error here: the builds' kernels then start
+            plainly.
+        """
         with contextlib.suppress(OSError, RuntimeError):
             client = Zygote(self.address)
             try:
@@ -72,6 +78,14 @@ class ZygoteServer:
                 client.close()
 
     def stop(self, timeout: float = 10) -> None:
+        """End the zygote: close its input (it terminates every kernel it forked and exits), wait up to ``timeout``
+        seconds, then kill it; remove its socket folder.
+
+        Parameters
+        ----------
+        timeout : float, default 10
+            Seconds to wait for a clean exit.
+        """
         import shutil
 
         with contextlib.suppress(OSError):
@@ -97,10 +111,38 @@ class Zygote:
         self._ok = True
 
     def ready(self) -> bool:
+        """Whether the zygote has answered every request so far (after a failure, kernels start plainly).
+
+        Returns
+        -------
+        bool
+        """
         return self._ok
 
     def spawn(self, argv: list[str], env: Mapping[str, str], cwd: str, log: str | None) -> int:
-        """Fork a kernel running ``argv`` (an ipykernel command line); its pid (a process-group leader)."""
+        """Fork a kernel running ``argv`` (an ipykernel command line).
+
+        Parameters
+        ----------
+        argv : list of str
+            The kernel's command line.
+        env : mapping of str to str
+            Its whole environment.
+        cwd : str
+            Its working folder.
+        log : str or None
+            File receiving its standard output and error.
+
+        Returns
+        -------
+        int
+            The kernel's pid (the leader of its own process group).
+
+        Raises
+        ------
+        RuntimeError
+            The zygote did not answer (timed out or gone); later launches start plain kernels.
+        """
         try:
             self.sock.sendall((json.dumps({"argv": argv, "env": dict(env), "cwd": cwd, "log": log}) + "\n").encode())
             reply = self.reader.readline()
@@ -113,7 +155,18 @@ class Zygote:
         return int(reply)
 
     def preload(self, modules: Sequence[str]) -> None:
-        """Have the zygote import ``modules`` before it forks any further kernel; returns once it has."""
+        """Have the zygote import ``modules`` before it forks any further kernel; returns once it has.
+
+        Parameters
+        ----------
+        modules : sequence of str
+            Module names (one that fails to import is skipped: the notebook's own import reports it).
+
+        Raises
+        ------
+        RuntimeError
+            The zygote did not answer.
+        """
         try:
             self.sock.sendall((json.dumps({"import": list(modules)}) + "\n").encode())
             reply = self.reader.readline()
@@ -125,6 +178,7 @@ class Zygote:
             raise RuntimeError("kernel zygote exited")
 
     def close(self) -> None:
+        """Close the connection (the zygote then terminates the kernels this connection asked for)."""
         with contextlib.suppress(OSError):
             self.reader.close()
             self.sock.close()
@@ -243,6 +297,12 @@ class ForkedKernel:
         self.returncode: int | None = None
 
     def poll(self) -> int | None:
+        """The exit status if the kernel has exited (0: the zygote reaped it, so its status is unknown here), else None.
+
+        Returns
+        -------
+        int or None
+        """
         if self.returncode is None:
             try:
                 os.kill(self.pid, 0)  # the zygote reaps its children at once, so a dead kernel's pid is gone
@@ -251,6 +311,18 @@ class ForkedKernel:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
+        """Wait until the kernel has exited, polling every 20 ms.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Seconds before ``subprocess.TimeoutExpired``; None waits for ever.
+
+        Returns
+        -------
+        int
+            The exit status (:meth:`poll`).
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
@@ -259,13 +331,22 @@ class ForkedKernel:
         return self.returncode  # type: ignore[return-value]
 
     def send_signal(self, sig: int) -> None:
+        """Send ``sig`` to the kernel (nothing if it is gone).
+
+        Parameters
+        ----------
+        sig : int
+            The signal number.
+        """
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, sig)
 
     def terminate(self) -> None:
+        """Send SIGTERM."""
         self.send_signal(15)
 
     def kill(self) -> None:
+        """Send SIGKILL."""
         self.send_signal(9)
 
 
@@ -273,6 +354,21 @@ class ForkProvisioner(LocalProvisioner):
     """``LocalProvisioner`` that forks the kernel from this process's :class:`Zygote` when there is one."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
+        """Launch the kernel: forked by this process's zygote when there is one and ``cmd`` is an ipykernel
+        command line, else as ``LocalProvisioner.launch_kernel`` does (output to the runner's kernel log).
+
+        Parameters
+        ----------
+        cmd : list of str
+            The kernel's command line (from the kernelspec).
+        **kwargs
+            ``env``, ``cwd`` and the other keyword arguments of ``LocalProvisioner.launch_kernel``.
+
+        Returns
+        -------
+        dict
+            The connection information (``KernelProvisionerBase.connection_info``).
+        """
         env = kwargs.get("env") or dict(os.environ)
         log = env.get(LOG_ENV)
         zygote = _ZYGOTE
@@ -298,7 +394,13 @@ class ForkProvisioner(LocalProvisioner):
     async def kill(self, restart: bool = False) -> None:
         """Kill the kernel (as ``LocalProvisioner.kill``), then wait up to a second, polling every 5 ms, until it is
         gone. The kernel manager checks right after this whether the kernel is still alive and otherwise sleeps
-        100 ms before checking again: without the short wait every report would lose those 100 ms."""
+        100 ms before checking again: without the short wait every report would lose those 100 ms.
+
+        Parameters
+        ----------
+        restart : bool, default False
+            Passed on to ``LocalProvisioner.kill``.
+        """
         import asyncio
 
         await super().kill(restart=restart)
@@ -324,7 +426,13 @@ class ReadyClient(AsyncKernelClient):
     def start_channels(self, *args: Any, **kwargs: Any) -> None:
         """Start the channels (as ``AsyncKernelClient.start_channels``), reconnecting every 10 ms instead of ZeroMQ's
         100 ms: a kernel binds its ports only once it runs (10-20 ms after the fork for a zygote's kernel), and a
-        connection attempted before that would otherwise wait a whole 100 ms to be tried again."""
+        connection attempted before that would otherwise wait a whole 100 ms to be tried again.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            Which channels to start, as for ``KernelClient.start_channels``.
+        """
         import zmq
 
         self.context.setsockopt(zmq.RECONNECT_IVL, 10)
