@@ -29,6 +29,7 @@ from statsmodels.genmod.generalized_linear_model import GLM
 
 from analysis.core import validate
 from analysis.core.fmt import fmt_number, fmt_pvalue
+from analysis.core.memo import array_memo
 from analysis.core.results import Result
 
 QUASI = "quasi-Poisson Pearson χ²/df (log-linear Poisson GLM in year)"
@@ -168,6 +169,7 @@ def nb_glm(counts, X, alpha, offset=None):
         return GLM(counts, X, family=fam, offset=offset).fit()
 
 
+@array_memo()  # pure, and asked for the same series many times by the claims audit
 def fit_nb_alpha(counts, X, offset=None) -> tuple[float, bool]:
     """NB2 α by profile maximum likelihood over GLM fits, and whether it sits at the boundary 0 (= Poisson).
 
@@ -202,6 +204,7 @@ def fit_nb_alpha(counts, X, offset=None) -> tuple[float, bool]:
     return (0.0 if at_boundary else float(math.exp(res.x))), bool(at_boundary)
 
 
+@array_memo()  # pure, and asked for the same series many times by the claims audit
 def fit_nb_alpha_moments(counts, X, offset=None) -> tuple[float, bool]:
     """NB2 α by moments: the α at which the Pearson χ² of the NB2 GLM equals the residual df.
 
