@@ -201,7 +201,14 @@ _EXPORTER = None
 
 
 def html_exporter():
-    """nbconvert's HTMLExporter (lab template) with code and prompts hidden and every external resource removed."""
+    """nbconvert's HTMLExporter (lab template) with code and prompts hidden and every external resource removed.
+
+    Returns
+    -------
+    nbconvert.HTMLExporter
+        Built on the first call and shared by later calls in this process: the report template, images
+        embedded, nbconvert's log quietened.
+    """
     global _EXPORTER
     if _EXPORTER is None:
         from jinja2 import DictLoader
