@@ -174,17 +174,142 @@ def test_params_declaration_is_complete(entry):
     assert defaults.to_dict() == module.Params.defaults()
 
 
-def _public_functions_without_docs() -> list[str]:
-    """Module-level public functions with no docstring, or (outside the studies) taking arguments without a
-    numpydoc ``Parameters`` section."""
+# ------------------------------------------------------------------------------------------ docstrings (issue 11)
+# Public functions and public methods of public classes (names without a leading underscore, at module level in
+# ``analysis/**.py``) have a docstring. Outside ``analysis/studies`` it is numpydoc: a ``Parameters`` section listing
+# every argument (less ``self``/``cls``; ``x, y : float`` lists both, ``**kwargs`` lists ``kwargs``), and a
+# ``Returns`` section when the code has a ``return <expr>`` other than ``return None``.
+# Exempt: properties and their setters/deleters (an attribute, documented as one), and the overrides in
+# ``_INHERITED_DOCS``.
+
+# Public methods that override a documented method of a third-party base class, where the base's docstring applies
+# (as numpydoc and Sphinx's ``autodoc_inherit_docstrings`` treat an override): (file, class, method) -> the base
+# method whose documentation applies. An entry that no longer names a public method of a class with a base fails the
+# test, so the list cannot go stale.
+_KERNELS = "analysis/reporting/kernels.py"
+_INHERITED_DOCS = {
+    # launch_kernel(cmd, **kwargs): same arguments and return (the connection info) as the base's.
+    (_KERNELS, "ForkProvisioner", "launch_kernel"): "jupyter_client LocalProvisioner.launch_kernel",
+    # kill(restart=False): its own docstring says what it adds; ``restart`` is the base's argument, passed on.
+    (_KERNELS, "ForkProvisioner", "kill"): "jupyter_client LocalProvisioner.kill",
+    # start_channels(*args, **kwargs): passes every argument on unchanged; its docstring says what it adds.
+    (_KERNELS, "ReadyClient", "start_channels"): "jupyter_client KernelClient.start_channels",
+}
+_NOT_DOCUMENTED = {"property", "cached_property", "setter", "deleter"}  # attributes, documented as such
+
+
+def _decorator_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Last dotted component of each decorator (``functools.cached_property`` -> ``cached_property``)."""
+    names = set()
+    for d in node.decorator_list:
+        d = d.func if isinstance(d, ast.Call) else d
+        if isinstance(d, ast.Attribute):
+            names.add(d.attr)
+        elif isinstance(d, ast.Name):
+            names.add(d.id)
+    return names
+
+
+def _arguments(node: ast.FunctionDef | ast.AsyncFunctionDef, method: bool) -> list[str]:
+    """Argument names a docstring must list: all of them, less ``self``/``cls`` of a bound or class method."""
+    a = node.args
+    names = [x.arg for x in (*a.posonlyargs, *a.args)]
+    if method and "staticmethod" not in _decorator_names(node):
+        names = names[1:]
+    names += [x.arg for x in a.kwonlyargs]
+    names += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
+    return names
+
+
+def _returns_value(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the function's own body (not a nested function or class) has ``return <expr>`` other than None."""
+    stack = list(node.body)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue
+        if isinstance(n, ast.Return) and n.value is not None and not (
+                isinstance(n.value, ast.Constant) and n.value.value is None):
+            return True
+        stack.extend(ast.iter_child_nodes(n))
+    return False
+
+
+def _numpydoc_sections(doc: str) -> dict[str, list[str]]:
+    """A numpydoc docstring's sections: header (an unindented line underlined with dashes) -> the lines under it."""
+    lines = doc.splitlines()
+    sections: dict[str, list[str]] = {}
+    current = None
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.strip() and nxt.strip() and set(nxt.strip()) == {"-"} and not line.startswith(" "):
+            current = sections.setdefault(line.strip(), [])
+        elif current is not None and not (line.strip() and set(line.strip()) == {"-"}):
+            current.append(line)
+    return sections
+
+
+def _documented_parameters(doc: str) -> set[str]:
+    """Names a numpydoc ``Parameters`` section lists (``x, y : float`` lists both; ``*args`` lists ``args``)."""
+    out = set()
+    for line in _numpydoc_sections(doc).get("Parameters", []):
+        if line.strip() and not line.startswith(" "):
+            out |= {n.strip().lstrip("*") for n in line.split(" : ")[0].split(",")}
+    return out
+
+
+def _docstring_problems(node: ast.FunctionDef | ast.AsyncFunctionDef, layer: str, method: bool) -> list[str]:
+    """What the docstring of a public function or method lacks under the rule above (empty when nothing)."""
+    doc = ast.get_docstring(node)
+    if doc is None:
+        return ["no docstring"]
+    if layer == "studies":
+        return []
     out = []
+    missing = [a for a in _arguments(node, method) if a not in _documented_parameters(doc)]
+    if missing:
+        out.append(f"Parameters section lacks {', '.join(missing)}")
+    if _returns_value(node) and "Returns" not in _numpydoc_sections(doc):
+        out.append("returns a value but has no Returns section")
+    return out
+
+
+def _modules():
+    """(path relative to the repository, layer, parsed module) of every ``analysis/**.py``."""
     for path in sorted((ROOT / "analysis").rglob("*.py")):
         layer = path.relative_to(ROOT / "analysis").parts[0]
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        yield path.relative_to(ROOT).as_posix(), layer, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _public_functions_without_docs() -> list[str]:
+    """Module-level public functions whose docstring breaks the rule above: ``file:line name: what it lacks``."""
+    out = []
+    for rel, layer, tree in _modules():
+        for node in tree.body:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.name.startswith("_"):
-                doc = ast.get_docstring(node)
-                if doc is None or (layer != "studies" and node.args.args and "Parameters" not in doc):
-                    out.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+                out += [f"{rel}:{node.lineno} {node.name}: {p}" for p in _docstring_problems(node, layer, False)]
+    return out
+
+
+def _public_methods_without_docs() -> list[str]:
+    """Public methods of public module-level classes whose docstring breaks the rule above (``file:line
+    Class.method: what it lacks``), and stale entries of ``_INHERITED_DOCS``."""
+    out, exempt = [], set()
+    for rel, layer, tree in _modules():
+        for cls in tree.body:
+            if not isinstance(cls, ast.ClassDef) or cls.name.startswith("_"):
+                continue
+            for node in cls.body:
+                if (not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.name.startswith("_")
+                        or _decorator_names(node) & _NOT_DOCUMENTED):
+                    continue
+                if (rel, cls.name, node.name) in _INHERITED_DOCS and cls.bases:
+                    exempt.add((rel, cls.name, node.name))
+                    continue
+                out += [f"{rel}:{node.lineno} {cls.name}.{node.name}: {p}"
+                        for p in _docstring_problems(node, layer, True)]
+    out += [f"{f}: _INHERITED_DOCS names {c}.{m}, not a public method of a class with a base there"
+            for f, c, m in sorted(_INHERITED_DOCS.keys() - exempt)]
     return out
 
 
@@ -192,3 +317,44 @@ def test_public_functions_have_numpydoc_docstrings():
     """Issue 11: docstrings for public functions in numpydoc form, as statsmodels and scipy do."""
     missing = _public_functions_without_docs()
     assert not missing, "public functions without a (numpydoc) docstring:\n" + "\n".join(missing)
+
+
+def test_public_methods_have_numpydoc_docstrings():
+    """Issue 11, for the public methods of public classes: the same rule as for functions (see above)."""
+    missing = _public_methods_without_docs()
+    assert not missing, "public methods without a (numpydoc) docstring:\n" + "\n".join(missing)
+
+
+def test_docstring_rule_can_fail():
+    """The checker reads what it should: an argument left out, a missing Returns, ``x, y : float`` lists both, a
+    method's ``self`` and a ``return None`` ask for nothing."""
+    src = '''
+class C:
+    def ok(self, x, y, *args, **kw):
+        """Summary.
+
+        Parameters
+        ----------
+        x, y : float
+            Numbers.
+        *args, **kw
+            Passed on.
+        """
+        return None
+
+    def bad(self, x):
+        """Summary.
+
+        Parameters
+        ----------
+        y : float
+            Not x.
+        """
+        return x
+'''
+    ok, bad = ast.parse(src).body[0].body
+    assert _docstring_problems(ok, "stats", True) == []
+    assert _docstring_problems(bad, "stats", True) == ["Parameters section lacks x",
+                                                        "returns a value but has no Returns section"]
+    assert _docstring_problems(bad, "studies", True) == []  # studies: a docstring is enough
+    assert _docstring_problems(ast.parse("def f(a):\n    return a").body[0], "core", False) == ["no docstring"]

@@ -235,6 +235,19 @@ class Params:
     # ------------------------------------------------------------------ introspection
     @classmethod
     def specs(cls) -> list[ParamSpec]:
+        """The declared parameters, in field order.
+
+        Returns
+        -------
+        list of ParamSpec
+            One per dataclass field: its name, resolved type hint, default (a fresh copy for a list default) and
+            the :class:`ParamInfo` :func:`param` recorded.
+
+        Raises
+        ------
+        TypeError
+            If a field is not declared with :func:`param`.
+        """
         hints = typing.get_type_hints(cls)
         out = []
         for f in dataclasses.fields(cls):
@@ -247,21 +260,65 @@ class Params:
 
     @classmethod
     def names(cls) -> list[str]:
+        """The parameters' names.
+
+        Returns
+        -------
+        list of str
+            The field names, in declaration order.
+        """
         return [s.name for s in cls.specs()]
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
+        """The declared defaults.
+
+        Returns
+        -------
+        dict
+            Parameter name -> its default value, in declaration order (not coerced or validated).
+        """
         return {s.name: s.default for s in cls.specs()}
 
     def to_dict(self) -> dict[str, Any]:
+        """The parameters' values (what the results JSON echoes).
+
+        Returns
+        -------
+        dict
+            Parameter name -> its validated value, in declaration order.
+        """
         return {s.name: getattr(self, s.name) for s in self.specs()}
 
     def changed(self) -> dict[str, Any]:
-        """The parameters whose value differs from the default."""
+        """The parameters whose value differs from the default.
+
+        Returns
+        -------
+        dict
+            Name -> value of each parameter not equal to its declared default; empty for the defaults.
+        """
         d = self.defaults()
         return {k: v for k, v in self.to_dict().items() if v != d[k]}
 
     def replace(self, **changes) -> Params:
+        """A copy with some parameters changed, validated as a new instance.
+
+        Parameters
+        ----------
+        **changes
+            New values by parameter name.
+
+        Returns
+        -------
+        Params
+            An instance of the same class.
+
+        Raises
+        ------
+        ParameterError
+            If a name is not a parameter, or a value fails its type, choices or checks.
+        """
         return self.from_mapping({**self.to_dict(), **changes})
 
     # ------------------------------------------------------------------ construction
@@ -269,7 +326,22 @@ class Params:
     def from_mapping(cls, values: Mapping[str, Any], *, where: str = "") -> Params:
         """Parameters from a mapping (a variant in reports.toml, CLI arguments, JSON); unknown names are refused.
 
-        ``where`` prefixes the message of an unknown name (e.g. ``"notebooks/reports.toml [variants.x]"``).
+        Parameters
+        ----------
+        values : mapping
+            Parameter name -> value; parameters left out take their defaults.
+        where : str, default ""
+            Prefixes the message of an unknown name (e.g. ``"notebooks/reports.toml [variants.x]"``).
+
+        Returns
+        -------
+        Params
+            An instance of this class, validated.
+
+        Raises
+        ------
+        ParameterError
+            If a name is not a parameter, or a value fails its type, choices or checks.
         """
         known = set(cls.names())
         unknown = sorted(set(values) - known)
@@ -285,6 +357,22 @@ class Params:
 
         Names that papermill injected (the cell it adds starts with ``# Parameters``) but that are not parameters
         are refused, so a misspelt ``-p alpah 0.01`` cannot leave the report running with the default alpha.
+
+        Parameters
+        ----------
+        namespace : mapping
+            The notebook's globals: every parameter by name, and IPython's input history ``In``.
+
+        Returns
+        -------
+        Params
+            An instance of this class, validated.
+
+        Raises
+        ------
+        ParameterError
+            If papermill injected a name that is not a parameter (nor in ``notebook_only``), a parameter is not
+            defined in ``namespace``, or a value fails its type, choices or checks.
         """
         known = cls.names()
         unknown = [k for k in _injected_names(namespace.get("In")) if k not in known and k not in cls.notebook_only]
@@ -298,13 +386,27 @@ class Params:
 
     @classmethod
     def study_label(cls) -> str:
+        """How messages name the study these parameters belong to.
+
+        Returns
+        -------
+        str
+            ``"the <module> study"``, from the last component of the class's module (e.g. ``"the ytd study"``).
+        """
         mod = cls.__module__.rsplit(".", 1)[-1]
         return f"the {mod} study"
 
     # ------------------------------------------------------------------ the notebook's parameters cell
     @classmethod
     def notebook_cell(cls) -> str:
-        """The exact source of the notebook's ``parameters`` cell."""
+        """The exact source of the notebook's ``parameters`` cell.
+
+        Returns
+        -------
+        str
+            One annotated assignment per parameter with its help as a comment (preceded by
+            ``from typing import Optional`` when a parameter is optional); no trailing newline.
+        """
         specs = cls.specs()
         lines = []
         if any(s.optional for s in specs):
@@ -316,7 +418,14 @@ class Params:
     # ------------------------------------------------------------------ command line
     @classmethod
     def add_arguments(cls, parser) -> None:
-        """Add one option per parameter to an ``argparse`` parser (help and defaults from the declaration)."""
+        """Add one option per parameter to an ``argparse`` parser (help and defaults from the declaration).
+
+        Parameters
+        ----------
+        parser : argparse.ArgumentParser
+            Receives ``--<name-with-dashes>`` (and the declared ``cli`` aliases) for each parameter; booleans get
+            ``--no-`` forms, lists take one or more values, optional parameters accept ``none``.
+        """
         import argparse
 
         for s in cls.specs():
@@ -343,11 +452,35 @@ class Params:
 
     @classmethod
     def from_arguments(cls, args) -> Params:
+        """Parameters from parsed command-line arguments (options added by :meth:`add_arguments`).
+
+        Parameters
+        ----------
+        args : argparse.Namespace
+            Has one attribute per parameter name.
+
+        Returns
+        -------
+        Params
+            An instance of this class, validated as by :meth:`from_mapping`.
+        """
         return cls.from_mapping({n: getattr(args, n) for n in cls.names()})
 
     @classmethod
     def option_of(cls, name: str) -> str:
-        """The option string a user typed for parameter ``name`` (the first alias, else the generated one)."""
+        """The option string a user typed for parameter ``name`` (the first alias, else the generated one).
+
+        Parameters
+        ----------
+        name : str
+            A parameter name.
+
+        Returns
+        -------
+        str
+            The first declared ``cli`` alias, else ``--<name-with-dashes>``; ``name`` itself if it is not a
+            parameter.
+        """
         for s in cls.specs():
             if s.name == name:
                 return s.info.cli[0] if s.info.cli else f"--{name.replace('_', '-')}"

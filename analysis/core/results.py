@@ -67,16 +67,39 @@ class Result:
     """Mixin-style base. Subclasses are frozen dataclasses and define ``verdict`` (a property or field)."""
 
     def to_dict(self) -> dict:
+        """The result as plain JSON types.
+
+        Returns
+        -------
+        dict
+            Each dataclass field by name, converted with :func:`jsonable`, and ``"verdict"`` (the verdict
+            sentence) when the class has a ``verdict`` that is not a field.
+        """
         d = {f.name: jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
         if "verdict" not in d and hasattr(self, "verdict"):
             d["verdict"] = self.verdict
         return d
 
     def conf_int(self) -> tuple[float, float] | None:
+        """The confidence interval of the estimate, as statsmodels' ``conf_int()``.
+
+        Returns
+        -------
+        tuple of (float, float) or None
+            Lower and upper limits from the ``ci`` attribute; None when the result has no ``ci`` or it is None.
+        """
         ci = getattr(self, "ci", None)
         return None if ci is None else (float(ci[0]), float(ci[1]))
 
     def summary(self) -> str:
+        """A plain-text summary for printing: the class name, one aligned ``name : value`` line per field of
+        :meth:`to_dict`, and the verdict last.
+
+        Returns
+        -------
+        str
+            The lines joined by newlines.
+        """
         d = self.to_dict()
         width = max(len(k) for k in d) if d else 0
         lines = [type(self).__name__]

@@ -70,9 +70,23 @@ class Estimate:
     level: float = 95  # percent coverage of the interval
 
     def conf_int(self) -> tuple[float | None, float | None]:
+        """The interval of the estimate (a confidence or prediction interval, as ``interval`` says).
+
+        Returns
+        -------
+        tuple of (float or None, float or None)
+            ``(lower, upper)``; None for a limit the row does not have.
+        """
         return self.lower, self.upper
 
     def to_dict(self) -> dict[str, Any]:
+        """The row as plain JSON types.
+
+        Returns
+        -------
+        dict
+            Every field by name, converted with :func:`analysis.core.results.jsonable` (NaN becomes None).
+        """
         return jsonable(dataclasses.asdict(self))
 
 
@@ -96,6 +110,14 @@ class Verdict:
             raise ValueError(f"the plain-language summary must have at most three sentences: {self.summary!r}")
 
     def to_dict(self) -> dict[str, Any]:
+        """The verdict as plain JSON types.
+
+        Returns
+        -------
+        dict
+            ``label``, ``headline``, ``summary``, ``technical``, ``key`` (the key estimate's
+            :meth:`Estimate.to_dict`, or None) and ``would_change``.
+        """
         return {"label": self.label, "headline": self.headline, "summary": self.summary,
                 "technical": self.technical, "key": None if self.key is None else self.key.to_dict(),
                 "would_change": self.would_change}
@@ -140,20 +162,50 @@ class StudyResult(Result):
     caveats: tuple[str, ...] = ()
 
     def results(self) -> dict[str, Any]:
-        """The study-specific results (plain JSON types after ``jsonable``)."""
+        """The study-specific results (plain JSON types after ``jsonable``).
+
+        Returns
+        -------
+        dict
+            Empty here; subclasses return their detailed results by name.
+        """
         return {}
 
     def tables(self) -> Mapping[str, Any]:
-        """The report's main tables as DataFrames, by file stem (``reports/<name>/<stem>.csv``)."""
+        """The report's main tables as DataFrames, by file stem (``reports/<name>/<stem>.csv``).
+
+        Returns
+        -------
+        mapping of str to pandas.DataFrame
+            Empty here; subclasses return their tables.
+        """
         return {}
 
     def estimates_frame(self):
+        """The tidy estimates as a table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per :class:`Estimate` in ``estimates``, one column per field of :class:`Estimate` (in field
+            order, also when there are no estimates).
+        """
         import pandas as pd
 
         cols = [f.name for f in dataclasses.fields(Estimate)]
         return pd.DataFrame([dataclasses.asdict(e) for e in self.estimates], columns=cols)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report's results JSON (the only thing the report machinery reads).
+
+        Returns
+        -------
+        dict
+            ``study``, ``notebook``, ``parameters``, ``title``, ``question``, ``claim``, the verdict's
+            ``label``, ``headline``, ``summary``, ``verdict`` (its technical text), ``key_estimate`` and
+            ``would_change``, ``caveats``, ``estimates`` (one dict per :class:`Estimate`), ``results`` (from
+            :meth:`results`) and ``tables`` (each of :meth:`tables` as :func:`table_payload`); JSON types only.
+        """
         v = self.verdict
         return {
             "study": self.study,
@@ -175,6 +227,14 @@ class StudyResult(Result):
         }
 
     def summary(self) -> str:
+        """A plain-text summary for printing: title, ``[label] headline``, the plain-language summary, and one
+        line per estimate with its interval, p-value and model.
+
+        Returns
+        -------
+        str
+            The lines joined by newlines.
+        """
         v = self.verdict
         lines = [self.title, f"  [{v.label}] {v.headline}", f"  {v.summary}"]
         for e in self.estimates:

@@ -98,6 +98,14 @@ class ReleasePlan:
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     def summary(self) -> str:
+        """What the release added, for printing: a header line naming the period and the source (and saying
+        "dry run: nothing written" when nothing was), then one line per added row with its file and line.
+
+        Returns
+        -------
+        str
+            The lines joined by newlines; the warnings are not included.
+        """
         head = "added" if self.written else "would add (dry run: nothing written)"
         out = [f"{head}: Ministry release {self.period}, source {self.source_id}"]
         out += [f"  {r.file} line {r.line}: {r.text}" for r in self.rows]

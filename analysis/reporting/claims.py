@@ -28,7 +28,13 @@ DEFAULT_OUT = REPORTS_DIR / "claims"
 
 
 def claim_studies() -> list[str]:
-    """The studies the checker offers (registry entries with ``claim=True``), without importing any of them."""
+    """The studies the checker offers (registry entries with ``claim=True``), without importing any of them.
+
+    Returns
+    -------
+    list of str
+        Their registry names, in registry order.
+    """
     return [n for n, e in registry.STUDIES.items() if e.claim]
 
 

@@ -201,7 +201,22 @@ class Closure:
         return ".".join(parts)
 
     def direct(self, path: Path) -> set[str]:
-        """``analysis`` modules imported anywhere in ``path`` (functions included)."""
+        """``analysis`` modules imported anywhere in ``path`` (functions included).
+
+        Parsed once per file content (from ``memo`` or this process's earlier parses when the file's digest is
+        known there); an unreadable file counts as importing nothing.
+
+        Parameters
+        ----------
+        path : pathlib.Path
+            A Python source file under ``root``.
+
+        Returns
+        -------
+        set of str
+            Dotted names of the ``analysis`` modules it imports, with ``from <package> import <module>`` naming the
+            submodule too.
+        """
         key = str(path)
         if key not in self._direct:
             try:
@@ -235,7 +250,18 @@ class Closure:
 
     def files(self, modules: Iterable[str]) -> list[Path]:
         """Sorted source files of ``modules`` and of everything they import within ``analysis``, with the
-        ``__init__.py`` of every package on the way."""
+        ``__init__.py`` of every package on the way.
+
+        Parameters
+        ----------
+        modules : iterable of str
+            Dotted module names; those outside ``analysis`` are ignored.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files of the import closure under ``root``, sorted; modules without a file are left out.
+        """
         seen: set[Path] = set()
         todo = [m for m in modules if m.split(".")[0] == PACKAGE]
         while todo:

@@ -80,7 +80,18 @@ class RunResult:
         return self.status == "ok"
 
     def load_results(self) -> dict:
-        """The results JSON the notebook wrote (``parameters``, ``results``, ``verdict``)."""
+        """The results JSON the notebook wrote (``parameters``, ``results``, ``verdict``).
+
+        Returns
+        -------
+        dict
+            The parsed JSON file at ``json_path``.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the run wrote no results JSON (``json_path`` is None), naming the report and its error.
+        """
         if self.json_path is None:
             raise FileNotFoundError(f"{self.name}: no results JSON ({self.error})")
         return json.loads(Path(self.json_path).read_text(encoding="utf-8"))
@@ -190,7 +201,14 @@ _EXPORTER = None
 
 
 def html_exporter():
-    """nbconvert's HTMLExporter (lab template) with code and prompts hidden and every external resource removed."""
+    """nbconvert's HTMLExporter (lab template) with code and prompts hidden and every external resource removed.
+
+    Returns
+    -------
+    nbconvert.HTMLExporter
+        Built on the first call and shared by later calls in this process: the report template, images
+        embedded, nbconvert's log quietened.
+    """
     global _EXPORTER
     if _EXPORTER is None:
         from jinja2 import DictLoader

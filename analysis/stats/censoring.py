@@ -84,12 +84,37 @@ class Completions(Result):
         return tuple(n for n, p in zip(self.names, self.published) if not p)
 
     def index(self, name: str) -> int:
+        """Position of a unit in ``names`` (and so in ``published``, ``floor``, ``low`` and ``high``).
+
+        Parameters
+        ----------
+        name : str
+            A unit's name.
+
+        Returns
+        -------
+        int
+            Its 0-based position.
+
+        Raises
+        ------
+        ValueError
+            If ``name`` is not one of ``names``.
+        """
         try:
             return self.names.index(name)
         except ValueError:
             raise ValueError(f"unit must be one of {list(self.names)}, got {name!r}") from None
 
     def table(self) -> pd.DataFrame:
+        """The units with their bounds.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per unit in ``names`` order; columns ``unit``, ``published`` (bool), ``floor`` (stated lower
+            bound, 0 where none), ``low`` and ``high`` (smallest and largest count over the completions).
+        """
         return pd.DataFrame({"unit": self.names, "published": self.published, "floor": self.floor, "low": self.low,
                              "high": self.high})
 
@@ -841,6 +866,27 @@ class CompletionAssessment(Result):
                    "mixed-integer feasibility (scipy.optimize.milp); no sampling")
 
     def statuses(self, model: str, procedure: str = "holm") -> dict[str, str]:
+        """Each unit's flag status under one model and one flagging procedure.
+
+        Parameters
+        ----------
+        model : str
+            A key of ``models``: ``"poisson"``, ``"quasi"``, ``"quasi_t"`` (only when ``phi_df`` was given; no
+            funnel version) or ``"tau2"``.
+        procedure : {"holm", "bh", "funnel"}, default "holm"
+            Holm's family-wise or Benjamini-Hochberg's false-discovery-rate control at ``alpha`` of the
+            one-sided tests of "above expectation", or the funnel plot's upper limit at ``level``.
+
+        Returns
+        -------
+        dict of str to str
+            Unit -> ``"always"`` (flagged in every completion), ``"depends"`` (in some) or ``"never"``.
+
+        Raises
+        ------
+        ValueError
+            If ``procedure`` is not one of the three, or ``model`` has no such column in ``table``.
+        """
         validate.one_of("procedure", procedure, ("holm", "bh", "funnel"))
         col = f"{procedure}_{model}"
         if col not in self.table.columns:
@@ -848,7 +894,27 @@ class CompletionAssessment(Result):
         return dict(zip(self.table["unit"], self.table[col]))
 
     def flagged(self, model: str, procedure: str = "holm", status: str = "always") -> list[str]:
-        """Units whose flag under ``model`` and ``procedure`` has ``status`` ('always', 'depends', 'never')."""
+        """Units whose flag under ``model`` and ``procedure`` has ``status`` ('always', 'depends', 'never').
+
+        Parameters
+        ----------
+        model : str
+            A key of ``models``, as in :meth:`statuses`.
+        procedure : {"holm", "bh", "funnel"}, default "holm"
+            The flagging procedure, as in :meth:`statuses`.
+        status : {"always", "depends", "never"}, default "always"
+            Flagged in every completion, in some, or in none.
+
+        Returns
+        -------
+        list of str
+            The units with that status, in ``table`` order.
+
+        Raises
+        ------
+        ValueError
+            If ``status``, ``procedure`` or ``model`` is not one of the allowed values.
+        """
         validate.one_of("status", status, ("always", "depends", "never"))
         return [u for u, s in self.statuses(model, procedure).items() if s == status]
 

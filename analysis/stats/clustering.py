@@ -109,7 +109,14 @@ class ClusterInflation(Result):
         return self.phi_without_largest, self.phi_unlisted_pairs
 
     def to_frame(self) -> pd.DataFrame:
-        """Per-year φ as a table: system, year, phi_year, imputed_total."""
+        """Per-year φ as a table: system, year, phi_year, imputed_total.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per year of ``per_year``: ``system``, ``year``, ``phi_year`` (that year's compound-Poisson
+            φ) and ``imputed_total`` (True when the year's total deaths were imputed).
+        """
         return pd.DataFrame([{"system": self.system, "year": y, "phi_year": f, "imputed_total": y in self.imputed_years}
                              for y, f in self.per_year])
 

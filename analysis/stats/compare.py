@@ -762,7 +762,14 @@ class DispersionTable(Result):
     df: int | None = None
 
     def to_frame(self) -> pd.DataFrame:
-        """The table as a DataFrame: phi, p_value, significant."""
+        """The table as a DataFrame: phi, p_value, significant.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per dispersion in ``phis``: ``phi``, the score ``p_value`` at that φ, and ``significant``
+            (``p_value <= alpha``).
+        """
         p = np.asarray(self.p_values)
         return pd.DataFrame({"phi": self.phis, "p_value": p, "significant": p <= self.alpha})
 

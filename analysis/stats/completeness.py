@@ -218,7 +218,23 @@ class ShareTrend(Result):
         return float(stats.t.ppf(q, self.df_resid) if self.model == "quasi-binomial" else stats.norm.ppf(q))
 
     def predict(self, years) -> pd.DataFrame:
-        """Fitted fatal share and non-fatal to fatal ratio at ``years``, with the (1 - alpha) interval of the mean."""
+        """Fitted fatal share and non-fatal to fatal ratio at ``years``, with the (1 - alpha) interval of the mean.
+
+        The interval is a Wald interval on the logit scale, from the fit's covariance (times φ for the
+        quasi-binomial model) with a t reference on ``df_resid`` df for the quasi-binomial model and a normal one
+        for the binomial, transformed to the share and the ratio.
+
+        Parameters
+        ----------
+        years : array_like of float
+            Years to predict at (any, not only the fitted ones).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per year: ``year``, the fitted fatal ``share`` with ``share_low``/``share_high``, and the
+            non-fatal to fatal ``ratio`` (exp(-logit)) with ``ratio_low``/``ratio_high``.
+        """
         t = np.asarray(years, dtype=float) - self.centre
         eta = self.intercept + self.beta * t
         cov = self._cov()

@@ -67,6 +67,14 @@ class Baselines(Result):
     assumptions: str = _TIES
 
     def to_dict(self) -> dict:
+        """The result as plain JSON types (see :meth:`analysis.core.results.Result.to_dict`).
+
+        Returns
+        -------
+        dict
+            As the base class's, except that more than 1,000 ``baselines`` are given as
+            ``{"first", "last", "count"}`` rather than listed.
+        """
         d = super().to_dict()
         b = self.baselines
         d["baselines"] = list(b) if len(b) <= 1000 else {"first": b[0], "last": b[-1], "count": len(b)}
@@ -499,7 +507,19 @@ class RoundedChange(Result):
                 f"{self.estimate:+.1f}%; the rounding allows {self.ci[0]:+.1f}% to {self.ci[1]:+.1f}%.")
 
     def allows(self, percent: float) -> bool:
-        """Whether a stated percent change is possible given the rounding of both values."""
+        """Whether a stated percent change is possible given the rounding of both values.
+
+        Parameters
+        ----------
+        percent : float
+            A stated percent change (e.g. -16.8 for a fall of 16.8%).
+
+        Returns
+        -------
+        bool
+            True when ``percent`` lies in ``ci``, the range the rounding allows (with a tolerance of 1e-9
+            percentage points).
+        """
         return self.ci[0] - 1e-9 <= percent <= self.ci[1] + 1e-9
 
 

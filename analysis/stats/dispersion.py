@@ -452,7 +452,25 @@ class NegBinDispersion(Result):
         return self.alpha_moments if self.headline == "moments" else self.alpha_ml
 
     def phi_at(self, mean: float, which: str = "moments") -> float:
-        """φ = 1 + α·mean: the variance / mean ratio the NB model implies for a count with this mean."""
+        """φ = 1 + α·mean: the variance / mean ratio the NB model implies for a count with this mean.
+
+        Parameters
+        ----------
+        mean : float
+            Expected count (positive), e.g. a quarter's mean rather than the annual one.
+        which : {"moments", "ml"}, default "moments"
+            Which α to use: the moment estimate (the headline) or the maximum-likelihood one.
+
+        Returns
+        -------
+        float
+            The implied dispersion φ (at least 1).
+
+        Raises
+        ------
+        ValueError
+            If ``which`` is not one of the two or ``mean`` is not positive.
+        """
         validate.one_of("which", which, ("moments", "ml"))
         m = validate.positive("mean", mean)
         return 1 + (self.alpha_moments if which == "moments" else self.alpha_ml) * m
@@ -514,10 +532,34 @@ class LeaveOneOutDispersion(Result):
         return self.years[i]
 
     def without(self, year: int) -> float:
+        """φ with one year left out.
+
+        Parameters
+        ----------
+        year : int
+            One of ``years``.
+
+        Returns
+        -------
+        float
+            The quasi-Poisson φ of the series without ``year`` (on ``df_resid`` - 1 df).
+
+        Raises
+        ------
+        ValueError
+            If ``year`` is not one of ``years``.
+        """
         return self.phi_without[self.years.index(int(year))]
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per left-out year: year, phi (on df_resid - 1 df), change from all years."""
+        """One row per left-out year: year, phi (on df_resid - 1 df), change from all years.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``year``, ``phi`` (φ without that year), ``df`` (its residual df, ``df_resid`` - 1) and
+            ``change`` (``phi`` minus the φ of all years).
+        """
         return pd.DataFrame({"year": self.years, "phi": self.phi_without, "df": self.df_resid - 1,
                              "change": np.asarray(self.phi_without) - self.estimate})
 

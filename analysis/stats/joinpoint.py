@@ -258,11 +258,24 @@ class JoinpointFit(Result):
         return tuple(s.p_value for s in self.segments)
 
     def conf_int(self) -> tuple[tuple[float, float], ...]:
-        """APC interval of each segment, in segment order."""
+        """APC interval of each segment, in segment order.
+
+        Returns
+        -------
+        tuple of (float, float)
+            One ``(lower, upper)`` t interval of the annual percent change (%) per segment.
+        """
         return tuple(s.ci for s in self.segments)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per segment: start, end, n_obs, apc, ci_low, ci_high, p_value."""
+        """One row per segment: start, end, n_obs, apc, ci_low, ci_high, p_value.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The segments in order: bounds ``start`` and ``end``, number of observations ``n_obs``, ``apc``
+            (annual percent change, %), its interval ``ci_low``/``ci_high`` and the ``p_value`` of APC = 0.
+        """
         return pd.DataFrame(
             [
                 {"start": s.start, "end": s.end, "n_obs": s.n_obs, "apc": s.estimate, "ci_low": s.ci[0],
@@ -272,7 +285,33 @@ class JoinpointFit(Result):
         )
 
     def aapc(self, start=None, end=None, n_boot=0, seed=0) -> AAPC:
-        """Average APC over [start, end]; see :func:`aapc`."""
+        """Average APC over [start, end]; see :func:`aapc`.
+
+        Parameters
+        ----------
+        start, end : float, optional
+            Window, within the fitted years; default the whole range.
+        n_boot : int, default 0
+            Bootstrap replicates re-locating the joinpoints (0: none).
+        seed : int, default 0
+            Seed for ``numpy.random.default_rng``.
+
+        Returns
+        -------
+        AAPC
+            The average annual percent change with its delta-method interval (joinpoints held fixed), the
+            cumulative change over the window and, with ``n_boot`` > 0, the bootstrap intervals.
+
+        Raises
+        ------
+        ValueError
+            If the window is not within the fitted years, or ``n_boot`` or ``seed`` is invalid.
+
+        References
+        ----------
+        .. [1] Clegg LX, Hankey BF, Tiwari R, Feuer EJ, Edwards BK (2009). Estimating average annual per cent change
+           in trend analysis. Statistics in Medicine 28:3670–3682.
+        """
         return aapc(self, start, end, n_boot=n_boot, seed=seed)
 
     @property
@@ -364,13 +403,35 @@ class JoinpointSelection(Result):
         return self.fit.estimate
 
     def conf_int(self) -> tuple[tuple[float, float], ...]:
+        """APC interval of each segment of the selected fit (:meth:`JoinpointFit.conf_int`).
+
+        Returns
+        -------
+        tuple of (float, float)
+            One ``(lower, upper)`` interval of the annual percent change (%) per segment.
+        """
         return self.fit.conf_int()
 
     def to_frame(self) -> pd.DataFrame:
+        """The selected fit's segments (:meth:`JoinpointFit.to_frame`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per segment: start, end, n_obs, apc, ci_low, ci_high, p_value.
+        """
         return self.fit.to_frame()
 
     def tests_frame(self) -> pd.DataFrame:
-        """One row per test in the order performed."""
+        """One row per test in the order performed.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``null`` and ``alt`` (numbers of joinpoints tested), ``statistic`` (F-type), ``p_value``,
+            ``mc_se`` (its Monte Carlo standard error), ``level`` (the test's significance level) and
+            ``rejected``; no rows when k_min = k_max.
+        """
         return pd.DataFrame(
             [
                 {"null": t.null_joinpoints, "alt": t.alt_joinpoints, "statistic": t.statistic, "p_value": t.p_value,
@@ -380,7 +441,32 @@ class JoinpointSelection(Result):
         )
 
     def aapc(self, start=None, end=None, n_boot=0, seed=0) -> AAPC:
-        """Average APC of the selected model over [start, end]; see :func:`aapc`."""
+        """Average APC of the selected model over [start, end]; see :func:`aapc`.
+
+        Parameters
+        ----------
+        start, end : float, optional
+            Window, within the fitted years; default the whole range.
+        n_boot : int, default 0
+            Bootstrap replicates re-locating the joinpoints (0: none).
+        seed : int, default 0
+            Seed for ``numpy.random.default_rng``.
+
+        Returns
+        -------
+        AAPC
+            As :meth:`JoinpointFit.aapc` for the selected fit.
+
+        Raises
+        ------
+        ValueError
+            If the window is not within the fitted years, or ``n_boot`` or ``seed`` is invalid.
+
+        References
+        ----------
+        .. [1] Clegg LX, Hankey BF, Tiwari R, Feuer EJ, Edwards BK (2009). Estimating average annual per cent change
+           in trend analysis. Statistics in Medicine 28:3670–3682.
+        """
         return aapc(self.fit, start, end, n_boot=n_boot, seed=seed)
 
     @property
@@ -430,7 +516,14 @@ class AAPC(Result):
     assumptions: str
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per segment of the model: its bounds, APC and weight in the window."""
+        """One row per segment of the model: its bounds, APC and weight in the window.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``start``, ``end``, ``apc`` (the segment's annual percent change, %) and ``weight`` (the share
+            of the window in the segment; 0 for a segment outside it).
+        """
         return pd.DataFrame(
             [
                 {"start": lo, "end": hi, "apc": a, "weight": w}

@@ -469,7 +469,32 @@ class FunnelResult(Result):
     regions: pd.DataFrame
 
     def flagged(self, level: float = 0.998, adjustment: str = "none", direction: str = "above") -> list[str]:
-        """Regions beyond the limit at ``level`` under ``adjustment`` ("none", "phi", "tau")."""
+        """Regions beyond the limit at ``level`` under ``adjustment`` ("none", "phi", "tau").
+
+        Parameters
+        ----------
+        level : float, default 0.998
+            Two-sided level of the limits; one of ``levels``.
+        adjustment : {"none", "phi", "tau"}, default "none"
+            Exact Poisson limits, limits widened by the multiplicative over-dispersion φ, or by the additive
+            random-effects τ².
+        direction : {"above", "below", "within"}, default "above"
+            Ratio O/E strictly above the upper limit, strictly below the lower one, or between them.
+
+        Returns
+        -------
+        list of str
+            The regions with that flag, in ``regions`` order.
+
+        Raises
+        ------
+        KeyError
+            If ``level`` is not one of ``levels`` or ``adjustment`` is not one of the three (no such flag column).
+
+        References
+        ----------
+        Spiegelhalter D.J. (2005). Funnel plots for comparing institutional performance. Stat Med 24:1185-1202.
+        """
         col = f"flag_{_level_label(level)}" + ("" if adjustment == "none" else f"_{adjustment}")
         return list(self.regions.loc[self.regions[col] == direction, "region"])
 

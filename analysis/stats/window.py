@@ -398,7 +398,15 @@ class WindowTrend(Result):
         return "all" if all(hits) else "some" if any(hits) else "none"
 
     def segments_frame(self):
-        """Segments of the straight and one-joinpoint models: model, start, end, APC, interval, p-value."""
+        """Segments of the straight and one-joinpoint models: model, start, end, APC, interval, p-value.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per segment, the straight line's first then the one-joinpoint model's (none when it was not
+            fitted): ``model`` ("straight line" or "one joinpoint"), ``start``, ``end``, ``apc`` (annual percent
+            change, %), ``ci_low``, ``ci_high`` and ``p_value`` (test of APC = 0).
+        """
         import pandas as pd
 
         rows = []

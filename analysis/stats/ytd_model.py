@@ -561,24 +561,97 @@ class YtdModelFit(Result):
         return np.array(self.cov)
 
     def level(self, year) -> float:
-        """Trend level ``μ_year`` (expected annual count) at the MLE."""
+        """Trend level ``μ_year`` (expected annual count) at the MLE.
+
+        Parameters
+        ----------
+        year : int or float
+            Calendar year; the trend polynomial (centred at ``year_ref``) is evaluated there, also outside the
+            fitted years.
+
+        Returns
+        -------
+        float
+            Expected count for the whole year on the trend (the year's own random level not included).
+        """
         x = _design([year], self.year_ref, self.trend_degree)[0]
         return float(np.exp(x @ self._theta()[:self.trend_degree + 1]))
 
     def curve(self) -> np.ndarray:
-        """``S(0..12)`` at the MLE."""
+        """``S(0..12)`` at the MLE.
+
+        Returns
+        -------
+        ndarray, shape (13,)
+            Cumulative seasonal share by the end of month m = 0..12: ``S(0) = 0``, ``S(12) = 1``, increasing.
+        """
         return cumulative_share(self._theta()[self.trend_degree + 2:])
 
     def counts_of(self, year: int) -> dict[int, Release]:
+        """The fitted releases of one year.
+
+        Parameters
+        ----------
+        year : int
+            Calendar year.
+
+        Returns
+        -------
+        dict of int to Release
+            Last month covered -> the release (published or derived); empty if the year has none.
+        """
         return {r.last_month: r for r in self.releases if r.year == year}
 
     def share(self, month, *, alpha=None, n_draws=DEFAULT_DRAWS, seed=0) -> SeasonalShare:
-        """The cumulative seasonal share ``S(month)`` with its interval and the years that inform it."""
+        """The cumulative seasonal share ``S(month)`` with its interval and the years that inform it.
+
+        Parameters
+        ----------
+        month : int
+            Last month of the year-to-date window, 1..12.
+        alpha : float, optional
+            1 − level of the interval; default the fit's ``alpha``.
+        n_draws : int, default 20000
+            Draws from the normal sampling distribution of the MLE (positive integer).
+        seed : int, default 0
+            Seed for ``numpy.random.default_rng`` (non-negative integer).
+
+        Returns
+        -------
+        SeasonalShare
+            As :func:`seasonal_share`: the share at the MLE with a percentile interval over the draws ((1, 1)
+            for month 12).
+
+        Raises
+        ------
+        ValueError
+            If ``month``, ``alpha``, ``n_draws`` or ``seed`` is out of range.
+        """
         return seasonal_share(self, month, alpha=self.alpha if alpha is None else alpha, n_draws=n_draws, seed=seed)
 
     def shares(self, *, n_draws=DEFAULT_DRAWS, seed=0) -> pd.DataFrame:
         """``S(m)`` for m = 0..12 with interval, for plotting (one set of draws: each month's interval equals
-        :func:`seasonal_share` with the same ``n_draws`` and ``seed``)."""
+        :func:`seasonal_share` with the same ``n_draws`` and ``seed``).
+
+        Parameters
+        ----------
+        n_draws : int, default 20000
+            Draws from the normal sampling distribution of the MLE (positive integer).
+        seed : int, default 0
+            Seed for ``numpy.random.default_rng`` (non-negative integer).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Thirteen rows, month 0..12: ``month``, ``share`` (at the MLE), the (1 − ``alpha``) percentile interval
+            ``lower``/``upper`` (0 at month 0, 1 at month 12), and ``n_years_at_month`` (releases ending that
+            month).
+
+        Raises
+        ------
+        ValueError
+            If ``n_draws`` or ``seed`` is invalid.
+        """
         n = validate.positive_int("n_draws", n_draws)
         curves = _draws(self, n, np.random.default_rng(_seed(seed))).curve
         est = self.curve()

@@ -68,6 +68,23 @@ class Params(_Params):
     seed: int = param(0, "seed of the Monte Carlo steps (joinpoint test, projection backtest)", check=validate.seed)
 
     def wants(self, year: int, system: str, measure: str) -> bool:
+        """Whether a claim is within the audit's scope.
+
+        Parameters
+        ----------
+        year : int
+            The claim's year.
+        system : str
+            Its publisher (``"ministry"`` or ``"bns"``).
+        measure : str
+            What it counts (``"injured"``, ``"fatal"`` or ``"victims"``).
+
+        Returns
+        -------
+        bool
+            True when ``system`` is in ``systems``, ``measure`` in ``measures``, and ``year`` in ``years`` (any year
+            when ``years`` is empty).
+        """
         return system in self.systems and measure in self.measures and (not self.years or year in self.years)
 
 
@@ -116,9 +133,24 @@ class AuditResult(StudyResult):
         return self.claims[["period", "what", "publisher", "url", "quote"]]
 
     def results(self) -> dict[str, Any]:
+        """The audit's detailed results for the results JSON.
+
+        Returns
+        -------
+        dict
+            ``claims`` (one row per year-on-year claim), ``windows`` (the multi-year claims), ``track_record`` (early-year
+            releases against the year's end) and ``counts`` (the summary counts).
+        """
         return {"claims": self.claims, "windows": self.windows, "track_record": self.track, "counts": self.counts}
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """The audit's tables, exported as CSV beside the report.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            ``claims``, ``multi_year_claims`` and ``early_year_track_record``, by file stem.
+        """
         return {"claims": self.claims, "multi_year_claims": self.windows, "early_year_track_record": self.track}
 
 

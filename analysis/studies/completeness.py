@@ -90,6 +90,13 @@ class Params(_Params):
     alpha: float = param(0.05, "1 - confidence level of every interval; level of every test", check=validate.alpha)
 
     def check(self) -> None:
+        """``end_year`` must be a year from 2008 (the first Ministry year with deaths) to 2100.
+
+        Raises
+        ------
+        ValueError
+            Naming ``end_year`` when it is outside that range.
+        """
         if not 2008 <= self.end_year <= 2100:
             raise ValueError(f"end_year must be a year from 2008 (the first Ministry year with deaths) to 2100, "
                              f"got {self.end_year!r}")
@@ -141,6 +148,15 @@ class CompletenessResult(StudyResult):
 
     # ------------------------------------------------------------------------------------------ JSON
     def results(self) -> dict[str, Any]:
+        """The study's detailed results for the results JSON.
+
+        Returns
+        -------
+        dict
+            ``ratios`` (per system and year), ``trends`` (each :class:`~analysis.stats.completeness.ShareTrend` as a dict,
+            or None), ``international_ratios``, ``rates``, ``stated_ratios``, ``claims``, ``sensitivity`` (the drift
+            scenarios), ``explained_at_limits`` and ``not_sourced``.
+        """
         return {
             "ratios": self.series,
             "trends": {k: None if t is None else t.to_dict() for k, t in self.trends.items()},
@@ -249,6 +265,14 @@ class CompletenessResult(StudyResult):
                 lambda v: fmt_percent(v, 0, signed=False))})
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """The study's tables, exported as CSV beside the report.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            ``ratios``, ``trends``, ``international``, ``definitions``, ``rates``, ``stated_ratios`` and ``sensitivity``,
+            by file stem (formatted as the report shows them).
+        """
         return {"ratios": self.series_table, "trends": self.trend_table, "international": self.international_table,
                 "definitions": self.definitions_table,
                 "rates": self.rates_table, "stated_ratios": self.stated_table,

@@ -532,6 +532,14 @@ class FatalitiesResult(StudyResult):
     sources: pd.DataFrame
 
     def results(self) -> dict[str, Any]:
+        """The study's detailed results for the results JSON.
+
+        Returns
+        -------
+        dict
+            ``deaths``, ``deaths_side_by_side``, ``partial_year_deaths``, ``fatal_share``, ``share_homogeneity``,
+            ``changes``, ``leave_one_event_out``, ``clustering`` and ``trend_dispersion``.
+        """
         return {"deaths": self.deaths, "deaths_side_by_side": self.deaths_side_by_side,
                 "partial_year_deaths": self.partial_year_deaths, "fatal_share": self.fatal_share,
                 "share_homogeneity": self.homogeneity, "changes": self.changes,
@@ -719,6 +727,14 @@ class FatalitiesResult(StudyResult):
                 f"highest is {top[0]} at {fmt_number(top[1])} for the Ministry.")
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """The study's tables, exported as CSV beside the report.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            ``deaths``, ``fatal_share``, ``changes``, ``changes_over_dispersed``, ``leave_one_event_out`` and
+            ``clustering_by_year``, by file stem.
+        """
         return {"deaths": self.deaths_table, "fatal_share": self.share_table, "changes": self.changes_table,
                 "changes_over_dispersed": self.dispersion_table, "leave_one_event_out": self.loo_table,
                 "clustering_by_year": self.cluster_table}

@@ -223,6 +223,15 @@ class OverviewResult(StudyResult):
                 "\n* 'Almaty' in the Q1 2025 release may be the city or the region; the ledger reads it as the city.")
 
     def results(self) -> dict[str, Any]:
+        """The overview's detailed results for the results JSON.
+
+        Returns
+        -------
+        dict
+            ``coverage``, ``n_published_figures``, ``n_sources``, ``systems``, the ranges of the gap between the two systems
+            ``nonfatal_gap_pct_range`` and ``fatal_gap_pct_range`` (percent, [low, high]), ``derived``, ``conflicts``
+            and ``inconsistent_published_changes``.
+        """
         lo, hi = self.gap_range
         flo, fhi = self.fatal_gap_range
         return {"coverage": self.coverage, "n_published_figures": self.n_figures, "n_sources": self.n_sources,

@@ -71,6 +71,15 @@ class Params(_Params):
                                               cli=("--reference-year",))
 
     def check(self) -> None:
+        """Rules across parameters: the measure must be one the system counts, ``pct_decimals`` 0-3, ``dispersion``
+        at least 1, ``event_deaths`` at most ``deaths``, and the published percent back-calculable
+        (:func:`analysis.studies.common.check_back_calculable`).
+
+        Raises
+        ------
+        ValueError
+            Naming the parameter that breaks a rule (a ``ParameterError`` for the back-calculation).
+        """
         if (self.measure, self.system) in (("injured", "bns"), ("victims", "ministry")):
             raise ValueError(f"measure {self.measure!r} is not counted by system {self.system!r} (the Ministry counts "
                              "'injured', the BNS 'victims'; both count 'fatal')")
@@ -153,6 +162,14 @@ class QuarterlyResult(StudyResult):
     deaths_trend_dispersion: Any  # DispersionEstimate of the annual deaths (fatal claims only)
 
     def results(self) -> dict[str, Any]:
+        """The study's detailed results for the results JSON.
+
+        Returns
+        -------
+        dict
+            The assessment's ``to_dict()``, plus ``deaths_dispersion``, ``exposure_ratio_suggested``, ``exposure_view``,
+            ``seasonal_baseline`` (None where absent) and ``deaths``.
+        """
         out = self.assessment.to_dict()
         out["deaths_dispersion"] = None if self.deaths_dispersion is None else self.deaths_dispersion.to_dict()
         ev = self.exposure_view
@@ -311,6 +328,14 @@ class QuarterlyResult(StudyResult):
                     f"{100 * a.power_for_observed_ratio:.0f}% (Poisson).")
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """The study's tables, exported as CSV beside the report.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            ``sources``, ``tests`` and ``dispersion``, plus ``leave_one_year_out`` and ``deaths`` when the study has them,
+            by file stem.
+        """
         out = {"sources": self.sources, "tests": self.pvalue_table, "dispersion": self.dispersion_table}
         if self.leave_one_out_table is not None:
             out["leave_one_year_out"] = self.leave_one_out_table

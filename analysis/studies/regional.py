@@ -496,6 +496,22 @@ class RegionalResult(StudyResult):
         return self._labelled("fragile")
 
     def survivors(self, model: str, status: str = "always", basis: str = "population") -> list[str]:
+        """Units flagged above expectation by Holm's procedure under ``model``, with a given status.
+
+        Parameters
+        ----------
+        model : str
+            A model key of the assessment (``"poisson"``, ``"quasi"``, ``"quasi_t"``, ``"tau2"``).
+        status : {"always", "depends", "never"}, default "always"
+            Flagged in every completion of the release, in some, or in none.
+        basis : {"population", "equal shares"}, default "population"
+            The basis of the expected counts.
+
+        Returns
+        -------
+        list of str
+            The units, as :meth:`analysis.stats.censoring.CompletionAssessment.flagged`.
+        """
         return self.assessments[basis].flagged(model, "holm", status)
 
     @property
@@ -509,6 +525,16 @@ class RegionalResult(StudyResult):
 
     # ---------------------------------------------------------------- JSON
     def results(self) -> dict[str, Any]:
+        """The study's detailed results for the results JSON.
+
+        Returns
+        -------
+        dict
+            The release (``period``, ``national_total``, ``n_units``, ``borders``, ``published``, ``unpublished_bounds``),
+            ``completions``, ``dispersion``, ``models``; per basis ``units``, ``spread`` and ``flags`` (Holm, BH and
+            funnel, "always" and "depends"); then ``labels``, ``supported``, ``fragile``, ``worker_rates``,
+            ``unpublished_pooled``, ``ambiguous_name``, ``persistence``, ``leaders`` and ``share_stability``.
+        """
         rel, comp = self.release, self.completions
         out = {
             "period": rel["period"], "national_total": rel["total"], "n_units": rel["n_units"],
@@ -592,17 +618,39 @@ class RegionalResult(StudyResult):
         return pd.DataFrame(out)
 
     def release_table(self) -> pd.DataFrame:
+        """The units the release names, with their counts and sources (text, as the report shows it).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``region``, ``name in the release``, ``injured``, ``source`` and ``note``.
+        """
         pub = self.release["published"]
         return pd.DataFrame({"region": pub["region"], "name in the release": pub["region_as_published"],
                              "injured": [fmt_count(x) for x in pub["observed"]], "source": pub["source_id"],
                              "note": pub["note"].fillna("")})
 
     def floors_table(self) -> pd.DataFrame:
+        """The lower bounds of unnamed units from recorded deaths (text, as the report shows it).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``region``, ``deaths recorded``, ``events`` and ``source``.
+        """
         f = self.floors
         return pd.DataFrame({"region": f["region"], "deaths recorded": [fmt_count(x) for x in f["deaths"]],
                              "events": f["events"], "source": f["source_id"]})
 
     def population_table(self) -> pd.DataFrame:
+        """The population denominators and the expected counts on the population basis (text).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``region``, ``population``, ``date``, ``expected injured`` and ``note`` (a population taken from its
+            nearest date).
+        """
         p = self.population
         e = self.expected["population"]
         return pd.DataFrame({"region": p["region"], "population": [fmt_count(x) for x in p["population"]],
@@ -610,6 +658,14 @@ class RegionalResult(StudyResult):
                              "note": np.where(p["filled_from_other_date"], "from its nearest date", "")})
 
     def workers_table(self) -> pd.DataFrame:
+        """Injury rates per 1,000 employed (LFS) of the named units, with Garwood intervals and exact tests (text).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``region``, ``injured``, ``employed (LFS)``, ``employment period``, ``per 1,000 workers``, the interval,
+            ``national per 1,000`` and ``p-value (exact)``.
+        """
         w = self.workers
         return pd.DataFrame({
             "region": w["region"], "injured": [fmt_count(x) for x in w["observed"]],
@@ -620,12 +676,27 @@ class RegionalResult(StudyResult):
             "p-value (exact)": [fmt_pvalue(x) for x in w["p_value"]]})
 
     def leaders_table(self) -> pd.DataFrame:
+        """The leading unit of each release and whether it is certainly first (text).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``release``, ``borders``, ``leader``, ``injured`` (a range where unpublished) and ``certainly first``.
+        """
         d = self.leaders
         return pd.DataFrame({"release": d["period"], "borders": d["version"], "leader": d["region"],
                              "injured": [_range(a, b, fmt_count) for a, b in zip(d["low"], d["high"])],
                              "certainly first": np.where(d["certain_rank_1"], "yes", "no")})
 
     def stability_table(self) -> pd.DataFrame:
+        """Each unit's share of the national injured across releases, with a χ² test of a constant share (text).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``region``, ``releases``, ``share of national injured`` (lowest–highest), ``pooled share`` and
+            ``p-value (χ², constant share)``.
+        """
         s = self.stability
         return pd.DataFrame({
             "region": s["region"], "releases": [fmt_count(x) for x in s["releases"]],

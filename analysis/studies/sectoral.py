@@ -608,6 +608,16 @@ class SectoralResult(StudyResult):
     shift_view: dict
 
     def results(self) -> dict:
+        """The study's detailed results for the results JSON.
+
+        Returns
+        -------
+        dict
+            ``period``, the rounding rule (``rounding_rule``, ``rules_used``, ``rule_evidence``), ``sectors``,
+            ``count_bounds``, ``denominators``, ``employment_shares``, ``relative_risk`` and its detail,
+            ``sector_labels``, the GMK break-even and RR curve, ``ministry_history``, ``history_tests``,
+            ``phi_as_share_shifts`` and ``bns_shares``.
+        """
         return {"period": self.params.period, "rounding_rule": self.rule, "rules_used": list(self.rules_used),
                 "rule_evidence": self.rule_evidence, "sectors": self.sectors, "count_bounds": self.count_bounds,
                 "denominators": self.denominators, "employment_shares": self.employment_shares,
@@ -719,6 +729,14 @@ class SectoralResult(StudyResult):
         return pd.DataFrame(rows)
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """The study's tables, exported as CSV beside the report.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            ``sector_counts``, ``rounding_rules``, ``denominators``, ``relative_risk``, ``sector_verdicts``, ``history``
+            and ``history_tests``, by file stem.
+        """
         return {"sector_counts": self.sectors_table, "rounding_rules": self.rule_table,
                 "denominators": self.denominators_table, "relative_risk": self.rr_table,
                 "sector_verdicts": self.judgement_table, "history": self.history_table,

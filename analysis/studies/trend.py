@@ -71,6 +71,14 @@ class Params(_Params):
                          check=validate.count)
 
     def check(self) -> None:
+        """Rules across parameters: a window of at least 2 years that starts at or after ``trend_start``.
+
+        Raises
+        ------
+        ParameterError
+            Naming ``years`` when it is below 2; naming ``trend_start`` (when changed from its default) or else
+            ``end_year`` when the window starts before ``trend_start``.
+        """
         if self.years < 2:
             raise ParameterError("years", f"years must be at least 2 (a window needs two endpoints), "
                                           f"got {self.years!r}")
@@ -175,6 +183,15 @@ class TrendResult(StudyResult):
         return self.trends[self.params.headline_view]
 
     def results(self) -> dict[str, Any]:
+        """The study's detailed results for the results JSON.
+
+        Returns
+        -------
+        dict
+            The assessment's ``to_dict()``, plus ``count_view``, ``rate_view``, ``rate_lfs_view``, ``joinpoint`` (a summary
+            per series), ``joinpoint_headline``, ``window_trend``, ``denominators``, ``denominator_check`` and
+            ``scenarios``.
+        """
         out = self.assessment.to_dict()
         out["count_view"] = self.count_view.to_dict()
         out["rate_view"] = self.rate_view.to_dict()
@@ -428,6 +445,14 @@ class TrendResult(StudyResult):
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """The study's tables (numbers, not text), exported as CSV beside the report.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            ``sources``, ``selection``, ``segments``, ``window``, ``models``, ``denominators`` and ``scenarios``, by file
+            stem; :meth:`display` formats them for the page.
+        """
         return {"sources": self.sources, "selection": self.selection_table, "segments": self.segments_table,
                 "window": self.window_table, "models": self.models_table, "denominators": self.denominators,
                 "scenarios": self.scenarios}

@@ -107,6 +107,14 @@ class Params(_Params):
     seed: int = param(20250401, "seed of the simulations (same seed, same numbers)", check=validate.seed)
 
     def check(self) -> None:
+        """Rules across parameters: ``pct_decimals`` 0-3, ``target_months`` after ``months``, and the published
+        percent back-calculable (:func:`analysis.studies.common.check_back_calculable`).
+
+        Raises
+        ------
+        ValueError
+            Naming the parameter that breaks a rule (a ``ParameterError`` for the back-calculation).
+        """
         if not 0 <= self.pct_decimals <= 3:
             raise ValueError(f"pct_decimals must be an integer from 0 to 3, got {self.pct_decimals!r}")
         if self.target_months <= self.months:
@@ -163,6 +171,14 @@ class PreviousYtd:
         return self.check is None or self.check.consistent
 
     def to_dict(self) -> dict[str, Any]:
+        """The previous year's count and its provenance as plain JSON types.
+
+        Returns
+        -------
+        dict
+            ``count``, ``source``, ``derived``, ``formula``, ``candidates`` (list), ``consistent``, ``added_to_fit`` and
+            ``check`` (the percent check's ``to_dict()``, or None).
+        """
         return {"count": self.count, "source": self.source, "derived": self.derived, "formula": self.formula,
                 "candidates": list(self.candidates), "consistent": self.consistent, "added_to_fit": self.added_to_fit,
                 "check": None if self.check is None else self.check.to_dict()}
@@ -320,6 +336,16 @@ class YtdResult(StudyResult):
 
     # ---------------------------------------------------------------- JSON
     def results(self) -> dict[str, Any]:
+        """The study's detailed results for the results JSON.
+
+        Returns
+        -------
+        dict
+            The projection (``projected_count`` with its ``prediction_interval``, the projected change, the share and
+            shrinkage with their intervals), the backtest's coverage and interval scores, ``actual``, ``previous_ytd``,
+            and the full ``fit``, ``projection``, ``milestones``, ``backtest``, ``sensitivity``, ``decisive``,
+            ``shares`` and ``base_effect`` (converted by ``jsonable``).
+        """
         pr, ch, bt = self.projection, self.projection.change, self.backtest
         return {
             "projected_count": pr.estimate, "prediction_interval": pr.ci,
@@ -725,6 +751,13 @@ class YtdResult(StudyResult):
             "Public from": [_when(r.published_at) for r in rel]})
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """The study's tables, exported as CSV beside the report.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            ``milestones``, ``shares``, ``backtest``, ``backtest_scores``, ``sensitivity`` and ``releases``, by file stem.
+        """
         return {"milestones": self.milestone_table, "shares": self.share_table, "backtest": self.backtest_table,
                 "backtest_scores": self.score_table, "sensitivity": self.sensitivity_table,
                 "releases": self.release_table}
