@@ -177,4 +177,6 @@ def test_leave_one_year_out_matches_refits_and_finds_2019():
     assert loo.estimate == pytest.approx(estimate_dispersion(y, yrs).estimate, rel=1e-10)
     assert loo.most_influential == 2019 and loo.without(2019) == pytest.approx(0.618, abs=1e-3)
     assert loo.range == pytest.approx((0.618, 2.180), abs=1e-3)
+    with pytest.raises(ValueError, match=r"^year must be one of .*got 2014"):
+        loo.without(2014)
     assert list(loo.to_frame()["df"].unique()) == [7] and "2019" in loo.verdict

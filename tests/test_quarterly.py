@@ -260,3 +260,19 @@ def test_counts_at_the_documented_bound_answer_at_once(args, tmp_path):
     code, out, err = run_claims(*args, "--out", str(tmp_path))
     assert code == 0, err
     assert re.match(r"^\[(supported|fragile|not supported|inconsistent|descriptive)\] ", out), out
+
+
+def test_printed_summary_follows_the_formatting_policy_and_tolerates_a_missing_estimate():
+    import dataclasses
+
+    from analysis.core.study import Estimate
+
+    res = run_declared(quarterly)
+    rows = (Estimate("not computed here", None, model="none"),
+            Estimate("rate ratio", 0.83212, 0.7101, 0.97534, p_value=2.2e-7, model="exact conditional"),
+            Estimate("count", 12345.0, 12000.0, None, p_value=0.0217, model="Poisson"))
+    text = dataclasses.replace(res, estimates=rows).summary()
+    assert "  not computed here: not estimated [none]" in text
+    assert "  rate ratio: 0.8321 (0.7101 to 0.9753), p < 0.001 [exact conditional]" in text
+    assert "  count: 12,345, p = 0.022 [Poisson]" in text  # a half-open interval is not printed as one
+    assert not re.search(r"\de[-+]\d", text)  # never scientific notation

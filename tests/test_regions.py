@@ -199,6 +199,11 @@ def test_funnel_flags_q1_2025():
     assert r.flagged(0.998) == ["Qaraganda"]
     assert r.flagged(0.95) == ["Qaraganda", "Qostanay", "East Kazakhstan"]
     assert r.flagged(0.998, "phi") == []
+    assert r.flagged(0.95, direction="within") == [n for n in Q1_2025 if n not in r.flagged(0.95)]
+    for kwargs, name in ((dict(level=0.99), "level"), (dict(adjustment="Phi"), "adjustment"),
+                         (dict(direction="over"), "direction")):
+        with pytest.raises(ValueError, match=f"^{name} must be one of"):
+            r.flagged(**{"level": 0.998, **kwargs})
 
 
 def test_funnel_no_overdispersion_keeps_exact_limits():

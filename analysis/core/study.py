@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from analysis.core.fmt import fmt_number, fmt_p
 from analysis.core.params import Params
 from analysis.core.results import Result, jsonable
 
@@ -237,8 +238,10 @@ class StudyResult(Result):
         """
         v = self.verdict
         lines = [self.title, f"  [{v.label}] {v.headline}", f"  {v.summary}"]
-        for e in self.estimates:
-            ci = "" if e.lower is None else f" ({e.lower:.4g} to {e.upper:.4g})"
-            p = "" if e.p_value is None else f", p = {e.p_value:.3g}"
-            lines.append(f"  {e.quantity}: {e.estimate:.4g}{ci}{p} [{e.model}]")
+        for e in self.estimates:  # the one formatting policy (analysis.core.fmt), as on the pages
+            value = "not estimated" if e.estimate is None else fmt_number(e.estimate, 4)
+            ci = "" if e.lower is None or e.upper is None else (
+                f" ({fmt_number(e.lower, 4)} to {fmt_number(e.upper, 4)})")
+            p = "" if e.p_value is None else f", {fmt_p(e.p_value)}"
+            lines.append(f"  {e.quantity}: {value}{ci}{p} [{e.model}]")
         return "\n".join(lines)

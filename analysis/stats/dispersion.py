@@ -547,8 +547,9 @@ class LeaveOneOutDispersion(Result):
         Raises
         ------
         ValueError
-            If ``year`` is not one of ``years``.
+            Naming ``year``, if it is not one of ``years``.
         """
+        validate.one_of("year", int(year), self.years)
         return self.phi_without[self.years.index(int(year))]
 
     def to_frame(self) -> pd.DataFrame:

@@ -488,13 +488,17 @@ class FunnelResult(Result):
 
         Raises
         ------
-        KeyError
-            If ``level`` is not one of ``levels`` or ``adjustment`` is not one of the three (no such flag column).
+        ValueError
+            Naming the argument, if ``level`` is not one of ``levels``, or ``adjustment`` or ``direction`` is not
+            one of its choices.
 
         References
         ----------
         Spiegelhalter D.J. (2005). Funnel plots for comparing institutional performance. Stat Med 24:1185-1202.
         """
+        validate.one_of("level", level, self.levels)
+        validate.one_of("adjustment", adjustment, ("none", "phi", "tau"))
+        validate.one_of("direction", direction, ("above", "below", "within"))
         col = f"flag_{_level_label(level)}" + ("" if adjustment == "none" else f"_{adjustment}")
         return list(self.regions.loc[self.regions[col] == direction, "region"])
 
