@@ -74,3 +74,12 @@ def test_the_memoised_nb_alpha_fits_equal_fresh_fits():
             first, again = fn(c, X), fn(c.copy(), X.copy())
             assert first == again == fn.__wrapped__(c, X)
             assert isinstance(first[0], float) and isinstance(first[1], bool)
+
+
+def test_the_cached_exact_p_values_equal_statsmodels_fresh():
+    from analysis.stats import compare
+
+    for args in ((293, 352, 1.0, "exact-cond"), (293, 352, 1.0, "cond-midp"), (0, 5, 0.5, "exact-cond"),
+                 (7, 0, 2.0, "exact-cond")):
+        assert compare._sm_pvalue(*args) == compare._sm_pvalue(*args) == compare._sm_pvalue.__wrapped__(*args)
+    assert compare.exact_pvalue(293, 352) == compare._sm_pvalue.__wrapped__(293, 352, 1.0, "exact-cond")

@@ -28,6 +28,7 @@ McCullagh, P. and Nelder, J. A. (1989). Generalized Linear Models, 2nd ed. Chapm
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ _ASSUME_QP = "counts with variance φ·μ (quasi-Poisson); normal approximation 
 DEFAULT_PHIS = (1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0)
 
 
+@functools.lru_cache(maxsize=8192)  # pure; a threshold search and the audit ask for the same counts many times
 def _sm_pvalue(x1: int, x0: int, e: float, method: str) -> float:
     """statsmodels' conditional p-value (its unused ratio x1/x0 would warn when x0 = 0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
