@@ -12,6 +12,7 @@ Import rules (read from the source with ``ast``, so a lazy import inside a funct
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import json
 from pathlib import Path
@@ -46,7 +47,7 @@ def analysis_imports(source: str, module: str, root: Path = PKG) -> set[str]:
         return (root / rel).with_suffix(".py").is_file() or (root / rel / "__init__.py").is_file()
 
     out = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(_parse(source)):
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names if a.name.split(".")[0] == "analysis"}
         elif isinstance(node, ast.ImportFrom):
@@ -278,7 +279,26 @@ def _modules():
     """(path relative to the repository, layer, parsed module) of every ``analysis/**.py``."""
     for path in sorted((ROOT / "analysis").rglob("*.py")):
         layer = path.relative_to(ROOT / "analysis").parts[0]
-        yield path.relative_to(ROOT).as_posix(), layer, ast.parse(path.read_text(encoding="utf-8"))
+        yield path.relative_to(ROOT).as_posix(), layer, _parse(path.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(source: str) -> ast.Module:
+    """The parsed source, once per test process (several tests read every module; none changes a tree)."""
+    return ast.parse(source)
+
+
+def test_the_package_adjusts_by_holm_only_through_compare_holm():
+    """statsmodels' multipletests(method="holm") runs gc.collect() on every call (0.2 s in a large process: it made
+    the regional tests several seconds slower); the package's one Holm is analysis.stats.compare.holm."""
+    calls = []
+    for rel, _layer, tree in _modules():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "multipletests":
+                method = next((k.value for k in node.keywords if k.arg == "method"), None)
+                if not (isinstance(method, ast.Constant) and method.value != "holm"):
+                    calls.append(f"{rel}:{node.lineno}")
+    assert not calls, f"multipletests called with Holm (or a method not spelt out) at {calls}; use compare.holm"
 
 
 def _public_functions_without_docs() -> list[str]:

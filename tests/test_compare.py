@@ -231,22 +231,6 @@ def test_holm_equals_its_definition(p):
     assert list(holm(p)) == pytest.approx(ref, abs=1e-15)
 
 
-def test_the_package_adjusts_by_holm_only_through_compare_holm():
-    """statsmodels' multipletests(method="holm") runs gc.collect() on every call (0.2 s in a large process: it made
-    the regional tests several seconds slower); the package's one Holm is compare.holm."""
-    import ast
-    from pathlib import Path
-
-    calls = []
-    for path in sorted((Path(__file__).resolve().parent.parent / "analysis").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "multipletests":
-                method = next((k.value for k in node.keywords if k.arg == "method"), None)
-                if not (isinstance(method, ast.Constant) and method.value != "holm"):
-                    calls.append(f"{path.name}:{node.lineno}")
-    assert not calls, f"multipletests called with Holm (or a method not spelt out) at {calls}; use compare.holm"
-
-
 def test_holm_rejects_bad_pvalues():
     with pytest.raises(ValueError, match="pvalues"):
         holm([0.1, 1.5])
