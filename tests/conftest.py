@@ -14,6 +14,16 @@ settings.load_profile("project")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_finish(session):
+    """Move everything collection imported (pandas, scipy, statsmodels, the package, the test modules) out of the
+    garbage collector's sight: a full collection then scans only what the tests allocate. Measured on six
+    statistics test files: full collections took 0.53 s instead of 1.15 s."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture
 def data_copy(tmp_path):
     """A writable copy of data/ for corruption tests."""
