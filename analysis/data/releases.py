@@ -44,6 +44,7 @@ import pandas as pd
 from analysis.core.io import atomic_write_text
 from analysis.core.paths import DATA_DIR
 from analysis.data import loaders
+from analysis.data.consistency import Figure, breaches, figure_key
 from analysis.data.geography import borders_of, canonical_region
 from analysis.data.schemas import (
     COUNT_MEASURES,
@@ -442,16 +443,6 @@ def _validate_rows(rows: list[tuple[str, dict, str]], loaded: dict, data_dir: Pa
             raise _refusal(exc, {(file, ln): o for ln, (_, o) in zip(lines, items)}, data_dir) from None
 
 
-@dataclass(frozen=True)
-class _Figure:
-    """One count or share of the release's period: its value, how messages name it, and whether the release gives
-    it (else it is a preferred Ministry row already in the data)."""
-
-    value: Decimal
-    name: str
-    new: bool
-
-
 def _recorded(file: str, period: str, data_dir: Path) -> list[tuple[dict, str, str]]:
     """(row, value as written, where) of each preferred Ministry row of ``file`` for ``period`` already recorded."""
     path = data_dir / f"{file}.csv"
@@ -466,24 +457,18 @@ def _recorded(file: str, period: str, data_dir: Path) -> list[tuple[dict, str, s
             for i in sel.to_numpy().nonzero()[0]]
 
 
-def _figures(period: str, rows: list[tuple[str, dict, str]], data_dir: Path) -> dict[tuple, _Figure]:
+def _figures(period: str, rows: list[tuple[str, dict, str]], data_dir: Path) -> dict[tuple, Figure]:
     """The period's national, regional and sectoral Ministry figures keyed by (file, measure[, subject]): the
     release's own, and the preferred recorded ones it does not restate."""
     nat_file = "national_annual" if len(period) == 4 else "national_ytd"
-    subject = {"regional": "region", "sectoral": "sector"}
-
-    def key(file, row):
-        f = "national" if file.startswith("national") else file
-        return (f, row["measure"]) + ((row[subject[f]],) if f in subject else ())
-
-    out: dict[tuple, _Figure] = {}
+    out: dict[tuple, Figure] = {}
     for file in (nat_file, "regional", "sectoral"):
         for row, text, where in _recorded(file, period, data_dir):
             what = row.get("region") or row.get("sector") or "national"
-            out[key(file, row)] = _Figure(Decimal(text), f"the {what} {row['measure']} {text} recorded for {period} "
-                                                         f"({where})", False)
+            out[figure_key(file, row)] = Figure(Decimal(text), f"the {what} {row['measure']} {text} recorded for "
+                                                               f"{period} ({where})")
     for file, row, origin in rows:
-        out[key(file, row)] = _Figure(Decimal(row["value"]), origin, True)
+        out[figure_key(file, row)] = Figure(Decimal(row["value"]), origin, True)
     return out
 
 
@@ -492,46 +477,26 @@ def _check_consistency(period: str, rows: list[tuple[str, dict, str]], data_dir:
     already recorded for the period: deaths above the injured (nationally or in a region), a region or a sector
     above the national total, the regions adding up to more than the national total, sector shares adding up to
     more than 100% beyond rounding (half a unit of each share's last published decimal). One line naming the
-    options (and any recorded row) involved; a combination of recorded figures alone is not the release's fault."""
-    fig = _figures(period, rows, data_dir)
+    options (and any recorded row) involved; a combination of recorded figures alone is not the release's fault
+    (the loaders refuse it). The rules are :func:`analysis.data.consistency.breaches`, shared with the loaders."""
 
     def refuse(message: str, why: str) -> None:
         raise ReleaseError(f"{message}: {why}" if message.endswith(")") else f"{message} ({why})")
 
-    def above(a: _Figure | None, b: _Figure | None, why: str) -> None:
-        if a is not None and b is not None and (a.new or b.new) and a.value > b.value:
-            refuse(f"{a.name} exceeds {b.name}" if a.new else f"{b.name} is below {a.name}", why)
-
-    def sum_above(parts: list[_Figure], limit: Decimal, limit_name: str, limit_new: bool, what: str, why: str) -> None:
-        total = sum((f.value for f in parts), Decimal(0))
-        if len(parts) < 2 or not (limit_new or any(f.new for f in parts)) or total <= limit:
-            return
-        named = ", ".join(f.name for f in parts if f.new)
-        old = [f.value for f in parts if not f.new]
+    for br in breaches(_figures(period, rows, data_dir)):
+        if not br.involves_new:
+            continue
+        if br.kind == "above":
+            a, b = br.parts[0], br.limit
+            refuse(f"{a.name} exceeds {b.name}" if a.new else f"{b.name} is below {a.name}", br.why)
+        named = ", ".join(f.name for f in br.parts if f.new)
+        old = [f.value for f in br.parts if not f.new]
         if not named:  # the release's total is below what is recorded
-            refuse(f"{limit_name} is below the {len(old)} {what}s recorded for {period}, which add up to {total}", why)
+            refuse(f"{br.limit_name} is below the {len(old)} {br.what}s recorded for {period}, which add up to "
+                   f"{br.total}", br.why)
         if old:
-            named += f" and {len(old)} {what}{'s' if len(old) > 1 else ''} recorded for {period} ({sum(old)})"
-        refuse(f"{named} add up to {total}, above {limit_name}", why)
-
-    injured, fatal = fig.get(("national", "injured")), fig.get(("national", "fatal"))
-    above(fatal, injured, "the injured include the fatal")
-    for measure, national in (("injured", injured), ("fatal", fatal)):
-        regions = [f for k, f in sorted(fig.items()) if k[:2] == ("regional", measure)]
-        for f in regions:
-            above(f, national, "a region's count is part of the national total")
-        if national is not None:
-            sum_above(regions, national.value, national.name, national.new, "region",
-                      "the regions are parts of the national total")
-    for (file, measure, *subject), f in sorted(fig.items()):
-        if (file, measure) == ("regional", "fatal"):
-            above(f, fig.get(("regional", "injured", *subject)), "the injured include the fatal")
-        if (file, measure) == ("sectoral", "injured"):
-            above(f, injured, "a sector's count is part of the national total")
-    shares = [f for k, f in sorted(fig.items()) if k[:2] == ("sectoral", "share_pct")]
-    rounding = sum((Decimal(5).scaleb(f.value.as_tuple().exponent - 1) for f in shares), Decimal(0))
-    sum_above(shares, 100 + rounding, f"100% (+{rounding} for rounding)", False, "sector share",
-              "shares of the national injured")
+            named += f" and {len(old)} {br.what}{'s' if len(old) > 1 else ''} recorded for {period} ({sum(old)})"
+        refuse(f"{named} add up to {br.total}, above {br.limit_name}", br.why)
 
 
 def _validate_copy(data_dir: Path, new_texts: dict[Path, str], origins: dict[tuple[str, int], str]) -> None:
