@@ -23,12 +23,14 @@ import time
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analysis.core.paths import DATA_DIR
+from analysis.data.consistency import Breach, Figure, breaches, figure_key
 from analysis.data.schemas import DATA_FILES, FILES, DataError, FileSpec, parse_number, schema
 
 # ---------------------------------------------------------------- reading text into rows (with line numbers)
@@ -513,6 +515,7 @@ def forget(data_dir) -> None:
     """
     with _LOCK:
         _CACHE.pop(str(Path(data_dir).resolve()), None)
+        _ACROSS_OK.pop(str(Path(data_dir).resolve()), None)
 
 
 def table_lines(name: str, data_dir=DATA_DIR) -> tuple[pd.DataFrame, tuple[int, ...]]:
@@ -538,11 +541,118 @@ def table_lines(name: str, data_dir=DATA_DIR) -> tuple[pd.DataFrame, tuple[int, 
         When the file (or a file it references) fails validation, naming file, line, column and problem.
     """
     e = _entry(name, data_dir)
+    if name in ACROSS:
+        check_across(data_dir)
     return e.table.copy(), e.lines
 
 
 def _get(name: str, data_dir) -> pd.DataFrame:
-    return _entry(name, data_dir).table.copy()
+    e = _entry(name, data_dir)
+    if name in ACROSS:
+        check_across(data_dir)
+    return e.table.copy()
+
+
+# ---------------------------------------------------------------- rules across files
+ACROSS = ("national_annual", "national_ytd", "regional", "sectoral")
+_ACROSS_OK: dict[str, tuple[int, ...]] = {}  # data dir -> versions of ACROSS found consistent
+
+
+def _value_texts(name: str, d: Path) -> dict[int, str]:
+    """The value column as written, by line (the shares' decimals decide their rounding allowance)."""
+    path = d / f"{name}.csv"
+    label = label_for(path)
+    header, rows, lines = parse_csv(decode(path.read_bytes(), label), label)
+    j = header.index("value")
+    return {ln: r[j] for r, ln in zip(rows, lines)}
+
+
+def _period_figures(tables: dict[str, _Entry], d: Path) -> dict[str, dict[tuple, Figure]]:
+    """The preferred Ministry figures of each period, keyed as :func:`analysis.data.consistency.breaches` wants."""
+    out: dict[str, dict[tuple, Figure]] = {}
+    for name, e in tables.items():
+        t = e.table
+        sel = ((t["system"] == "ministry") & t["preferred"]).to_numpy().nonzero()[0]
+        if not len(sel):
+            continue
+        texts = _value_texts(name, d)
+        label = label_for(d / f"{name}.csv")
+        periods = t["year"].astype(str) if name == "national_annual" else t["period"]
+        for i in sel:
+            row = t.iloc[i]
+            line = e.lines[i]
+            text = texts.get(line) or _show(row["value"])
+            what = row["region"] if name == "regional" else row["sector"] if name == "sectoral" else "national"
+            out.setdefault(periods.iloc[i], {})[figure_key(name, row)] = Figure(
+                Decimal(text), f"{what} {row['measure']} {text}", where=(label, line))
+    return out
+
+
+def _breach_error(period: str, br: Breach) -> DataError:
+    """A broken rule as the loaders' one-line error: on the row at fault (the figure above its limit; for a sum,
+    the part on the last line), naming the row it conflicts with."""
+    def at(f: Figure, label: str) -> str:
+        return f"line {f.where[1]}" + ("" if f.where[0] == label else f" of {f.where[0]}")
+
+    if br.kind == "above":
+        a, b = br.parts[0], br.limit
+        return DataError(a.where[0], a.where[1], "value", f"{period} Ministry {a.name} exceeds {b.name} on "
+                         f"{at(b, a.where[0])} ({br.why}); the preferred figures of a period must agree",
+                         other_line=b.where[1])
+    last = max(br.parts, key=lambda f: f.where[1])
+    label = last.where[0]
+    lines = ", ".join(str(f.where[1]) for f in sorted(br.parts, key=lambda f: f.where[1]))
+    limit = br.limit_name if br.limit is None else f"{br.limit_name} on {at(br.limit, label)}"
+    other = br.limit.where[1] if br.limit is not None else min(f.where[1] for f in br.parts)
+    return DataError(label, last.where[1], "value", f"the {len(br.parts)} {period} Ministry {br.what}s "
+                     f"{br.parts[0].name.split()[1]} (lines {lines}) add up to {br.total}, above {limit} ({br.why}); "
+                     "the preferred figures of a period must agree", other_line=other)
+
+
+def check_across(data_dir=DATA_DIR) -> None:
+    """Apply the rules of :mod:`analysis.data.consistency` to the preferred Ministry figures of every period in
+    ``national_annual``/``national_ytd``, ``regional`` and ``sectoral``.
+
+    The per-file validation (and the validated tables kept on disk) sees one file; these rules tie the files
+    together, so they run on the combined set whenever one of the four files is loaded (and by :func:`load_all`
+    after every file validated), once per version of the four tables in a process. Reads made for the check are
+    not recorded by :func:`track_reads` (a report's cache key stays its declared files; a report that reads the
+    edited file runs the check again), and a file that fails its own validation is left to its own loader.
+    BNS rows and non-preferred rows are outside the rules (see :mod:`analysis.data.consistency`).
+
+    Parameters
+    ----------
+    data_dir : str or pathlib.Path, default DATA_DIR
+        The data folder.
+
+    Raises
+    ------
+    DataError
+        On the first broken rule (periods in order): naming the file, line and column of the row at fault, the
+        rule, and the row it conflicts with (``other_line``; its file in the message when it is another file).
+    """
+    d = Path(data_dir).resolve()
+    token = _TRACKERS.set(())
+    try:
+        with _LOCK:
+            tables = {}
+            for name in ACROSS:
+                try:
+                    tables[name] = _entry(name, d)
+                except DataError:
+                    continue  # its own loader names the problem
+            versions = tuple(tables[n].version if n in tables else 0 for n in ACROSS)
+            if _ACROSS_OK.get(str(d)) == versions:
+                return
+            for period, fig in sorted(_period_figures(tables, d).items()):
+                br = next(breaches(fig), None)
+                if br is not None:
+                    raise _breach_error(period, br)
+            _ACROSS_OK[str(d)] = versions
+            while len(_ACROSS_OK) > _MAX_DIRS:
+                _ACROSS_OK.pop(next(iter(_ACROSS_OK)))
+    finally:
+        _TRACKERS.reset(token)
 
 
 # ---------------------------------------------------------------- loaders
@@ -551,7 +661,8 @@ LOAD_ORDER = ("regions", "sectors", "sources", "region_aliases", "national_annua
 
 
 def load_all(data_dir: str | Path = DATA_DIR) -> dict[str, pd.DataFrame]:
-    """Validate every data file (cached per file); returns copies keyed by file stem.
+    """Validate every data file (cached per file), then the rules across files (:func:`check_across`); returns
+    copies keyed by file stem.
 
     Parameters
     ----------
@@ -567,9 +678,12 @@ def load_all(data_dir: str | Path = DATA_DIR) -> dict[str, pd.DataFrame]:
     Raises
     ------
     DataError
-        When any file fails validation, naming file, line (header = line 1), column and problem.
+        When any file fails validation, or the preferred Ministry figures of a period contradict each other
+        across files (:func:`check_across`), naming file, line (header = line 1), column and problem.
     """
-    return {name: _get(name, data_dir) for name in LOAD_ORDER}
+    entries = {name: _entry(name, data_dir) for name in LOAD_ORDER}
+    check_across(data_dir)
+    return {name: e.table.copy() for name, e in entries.items()}
 
 
 def load_sources(data_dir=DATA_DIR) -> pd.DataFrame:
