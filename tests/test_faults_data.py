@@ -6,6 +6,7 @@ a repeated figure, an infinite or absurd number, an empty file, bytes that are n
 """
 
 import csv
+import re
 
 import pytest
 
@@ -237,3 +238,124 @@ def test_extra_field_names_the_line(data_copy):
     path.write_text("\n".join(lines), encoding="utf-8")
     e = _refused(data_copy, "sectoral")
     assert e.line == 6 and "fields" in e.problem, str(e)
+
+
+# ------------------------------------------------------------------ 5. figures of one period that contradict each other
+# The rules of analysis.data.consistency (shared with `python -m analysis.releases add`), applied by the loaders to the
+# preferred Ministry rows of each period: a hand edit of one file may not contradict another file.
+def _line(path, **match):
+    _, rows = _read(path)
+    return next(i + 2 for i, r in enumerate(rows) if all(r[k] == v for k, v in match.items())
+                and r["system"] == "ministry" and r["preferred"] == "true")
+
+
+def _value(path, line):
+    return _read(path)[1][line - 2]["value"]
+
+
+def _across(data_dir, name, line, other_line, rule):
+    """Load ``name``: refused on ``line``, column 'value', naming the rule and the row it conflicts with."""
+    e = _refused(data_dir, name)
+    assert (e.line, e.column, e.other_line) == (line, "value", other_line), str(e)
+    assert rule in e.problem and re.search(rf"\blines? ([0-9]+, )*{other_line}\b", e.problem), str(e)
+    return e
+
+
+def test_national_deaths_above_the_injured_are_refused(data_copy):
+    """A year (national_annual): 2019 deaths edited to 1,500 against 1,430 injured."""
+    path = data_copy / "national_annual.csv"
+    fatal, injured = _line(path, year="2019", measure="fatal"), _line(path, year="2019", measure="injured")
+    _set(path, fatal, "value", str(int(_value(path, injured)) + 70))
+    _across(data_copy, "national_annual", fatal, injured, "the injured include the fatal")
+
+
+def test_regional_deaths_above_the_regions_injured_are_refused(data_copy):
+    path = data_copy / "regional.csv"
+    _, rows = _read(path)
+    fatal = next(i + 2 for i, r in enumerate(rows) if r["system"] == "ministry" and r["measure"] == "fatal" and any(
+        (s["period"], s["region"], s["measure"], s["system"]) == (r["period"], r["region"], "injured", "ministry")
+        for s in rows))
+    r = rows[fatal - 2]
+    injured = _line(path, period=r["period"], region=r["region"], measure="injured")
+    _set(path, injured, "value", str(int(r["value"]) - 1))  # lowering the injured breaks no other rule
+    e = _across(data_copy, "regional", fatal, injured, "the injured include the fatal")
+    assert " of " not in e.problem.split("exceeds")[1].split("(")[0]  # the other row is in the same file
+
+
+def test_region_above_the_national_total_is_refused(data_copy):
+    regional, national = data_copy / "regional.csv", data_copy / "national_ytd.csv"
+    line = _line(regional, period="2025-Q1", region="Karaganda", measure="injured")
+    total = _line(national, period="2025-Q1", measure="injured")
+    _set(regional, line, "value", "300")  # above the national 293
+    e = _across(data_copy, "regional", line, total, "a region's count is part of the national total")
+    assert f"line {total} of {national}" in e.problem, str(e)
+
+
+def test_regions_adding_up_to_more_than_the_national_total_are_refused(data_copy):
+    """The issue's example: each 2025-Q1 region below the national 293, together 400."""
+    regional, national = data_copy / "regional.csv", data_copy / "national_ytd.csv"
+    _, rows = _read(regional)
+    lines = [i + 2 for i, r in enumerate(rows) if (r["period"], r["system"], r["measure"]) ==
+             ("2025-Q1", "ministry", "injured")]
+    karaganda = _line(regional, period="2025-Q1", region="Karaganda", measure="injured")
+    others = sum(int(rows[ln - 2]["value"]) for ln in lines if ln != karaganda)
+    _set(regional, karaganda, "value", str(400 - others))
+    total = _line(national, period="2025-Q1", measure="injured")
+    e = _across(data_copy, "regional", max(lines), total, "the regions are parts of the national total")
+    assert "add up to 400" in e.problem and f"line {total} of {national}" in e.problem, str(e)
+    for loader in (data.load_all, data.load_national_ytd):  # refused whichever file is loaded, naming regional.csv
+        with pytest.raises(data.DataError) as exc:
+            loader(data_copy)
+        assert (exc.value.file, exc.value.line) == (str(regional), max(lines)), str(exc.value)
+
+
+def test_sector_count_above_the_national_total_is_refused(data_copy):
+    sectoral, national = data_copy / "sectoral.csv", data_copy / "national_annual.csv"
+    line = _line(sectoral, period="2021", sector="gmk", measure="injured")
+    total = _line(national, year="2021", measure="injured")
+    _set(sectoral, line, "value", str(int(_value(national, total)) + 1))
+    e = _across(data_copy, "sectoral", line, total, "a sector's count is part of the national total")
+    assert f"line {total} of {national}" in e.problem, str(e)
+
+
+def test_sector_shares_above_100_percent_beyond_rounding_are_refused(data_copy):
+    """2025-Q1: gmk 15.3 and construction 12. Construction 85 adds up to 100.3, within the rounding of '85' and
+    '15.3' (0.5 + 0.05): loads. 85.3 adds up to 100.6, beyond the 0.1 that two one-decimal shares allow: refused."""
+    path = data_copy / "sectoral.csv"
+    construction = _line(path, period="2025-Q1", sector="construction", measure="share_pct")
+    gmk = _line(path, period="2025-Q1", sector="gmk", measure="share_pct")
+    assert _value(path, gmk) == "15.3"
+    _set(path, construction, "value", "85")
+    _load(data_copy, "sectoral")
+    _set(path, construction, "value", "85.3")
+    e = _across(data_copy, "sectoral", max(construction, gmk), min(construction, gmk),
+                "shares of the national injured")
+    assert "add up to 100.6" in e.problem and "+0.10 for rounding" in e.problem, str(e)
+
+
+def test_the_real_data_satisfy_the_rules_across_files():
+    from analysis.data import loaders
+
+    tables = data.load_all()
+    loaders.check_across()
+    ministry = tables["regional"][(tables["regional"]["system"] == "ministry") & tables["regional"]["preferred"]]
+    assert len(ministry) >= 100  # the rules had figures to check
+
+
+def test_the_rules_across_files_hold_when_tables_come_from_the_disk_cache(data_copy, tmp_path, monkeypatch):
+    """A validated regional table kept on disk (keyed on regional.csv and its references, not national_ytd.csv)
+    must not let a national total edited below the regions' sum through."""
+    from analysis.data import loaders
+
+    monkeypatch.setenv("KZ_DATA_CACHE", str(tmp_path / "validated"))
+    data.load_all(data_copy)  # every table validated and stored on disk
+    loaders.forget(data_copy)  # a new process: nothing in memory
+    national = data_copy / "national_ytd.csv"
+    total = _line(national, period="2025-Q1", measure="injured")
+    _set(national, total, "value", "100")  # the 2025-Q1 regions add up to 145; each is below 100, deaths are 40
+    validated = []
+    real = loaders.validate_text
+    monkeypatch.setattr(loaders, "validate_text", lambda name, *a, **k: validated.append(name) or real(name, *a, **k))
+    e = _refused(data_copy, "regional")
+    assert validated == ["national_ytd"], validated  # regional.csv came from the disk cache
+    assert e.other_line == total and "add up to 145" in e.problem, str(e)

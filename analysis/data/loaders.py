@@ -7,7 +7,9 @@ raises :class:`DataError` naming the file, the line (1-based, header = line 1), 
 Loading is lazy per file: ``load_regional`` reads and validates ``regional.csv`` and only the files its rules
 reference (``regions``, ``sources``). Validated tables are cached per process, keyed on each file's identity,
 size and modification time (and, for a file modified in the last two seconds, on its content), so a file
-rewritten in the same process (by the release tool, or a test) is validated again. :func:`track_reads` records
+rewritten in the same process (by the release tool, or a test) is validated again. The preferred Ministry figures
+of one period must agree across ``national_*``, ``regional`` and ``sectoral`` (:func:`check_across`, rules in
+:mod:`analysis.data.consistency`): checked on the combined set whenever one of them loads. :func:`track_reads` records
 which data files a block of code read, for cache keys of the reports built from them.
 """
 
@@ -605,8 +607,8 @@ def _breach_error(period: str, br: Breach) -> DataError:
     limit = br.limit_name if br.limit is None else f"{br.limit_name} on {at(br.limit, label)}"
     other = br.limit.where[1] if br.limit is not None else min(f.where[1] for f in br.parts)
     return DataError(label, last.where[1], "value", f"the {len(br.parts)} {period} Ministry {br.what}s "
-                     f"{br.parts[0].name.split()[1]} (lines {lines}) add up to {br.total}, above {limit} ({br.why}); "
-                     "the preferred figures of a period must agree", other_line=other)
+                     f"({br.parts[0].name.split()[1]}) on lines {lines} add up to {br.total}, above {limit} "
+                     f"({br.why}); the preferred figures of a period must agree", other_line=other)
 
 
 def check_across(data_dir=DATA_DIR) -> None:
