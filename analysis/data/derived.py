@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.core.paths import DATA_DIR
-from analysis.data.loaders import _entry, _get
+from analysis.data.loaders import _entry, _get, check_across
 from analysis.data.schemas import (
     ABS_MEASURES,
     PCT_MEASURES,
@@ -24,6 +24,7 @@ def _national(name: str, key: str, data_dir, include_derived: bool) -> pd.DataFr
     """The national table with its derived rows; computed once per validated version of the file (a changed file
     gets a new version from the loader's cache, so nothing stale is served), returned as a copy."""
     version = _entry(name, data_dir).version
+    check_across(data_dir)  # also when the frame below is served from this cache (a partner file may have changed)
     cache_key = (name, include_derived, version)
     if cache_key not in _DERIVED_CACHE:
         df = _get(name, data_dir)

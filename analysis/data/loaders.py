@@ -617,9 +617,10 @@ def check_across(data_dir=DATA_DIR) -> None:
 
     The per-file validation (and the validated tables kept on disk) sees one file; these rules tie the files
     together, so they run on the combined set whenever one of the four files is loaded (and by :func:`load_all`
-    after every file validated), once per version of the four tables in a process. Reads made for the check are
-    not recorded by :func:`track_reads` (a report's cache key stays its declared files; a report that reads the
-    edited file runs the check again), and a file that fails its own validation is left to its own loader.
+    after every file validated), once per version of the four tables in a process. :func:`track_reads` records the
+    reads made for the check (so a report whose study loads one of the four declares all four in
+    ``analysis/studies/registry.py``, and its cache key covers them), and a file that fails its own validation is
+    left to its own loader.
     BNS rows and non-preferred rows are outside the rules (see :mod:`analysis.data.consistency`).
 
     Parameters
@@ -634,27 +635,23 @@ def check_across(data_dir=DATA_DIR) -> None:
         rule, and the row it conflicts with (``other_line``; its file in the message when it is another file).
     """
     d = Path(data_dir).resolve()
-    token = _TRACKERS.set(())
-    try:
-        with _LOCK:
-            tables = {}
-            for name in ACROSS:
-                try:
-                    tables[name] = _entry(name, d)
-                except DataError:
-                    continue  # its own loader names the problem
-            versions = tuple(tables[n].version if n in tables else 0 for n in ACROSS)
-            if _ACROSS_OK.get(str(d)) == versions:
-                return
-            for period, fig in sorted(_period_figures(tables, d).items()):
-                br = next(breaches(fig), None)
-                if br is not None:
-                    raise _breach_error(period, br)
-            _ACROSS_OK[str(d)] = versions
-            while len(_ACROSS_OK) > _MAX_DIRS:
-                _ACROSS_OK.pop(next(iter(_ACROSS_OK)))
-    finally:
-        _TRACKERS.reset(token)
+    with _LOCK:
+        tables = {}
+        for name in ACROSS:
+            try:
+                tables[name] = _entry(name, d)
+            except DataError:
+                continue  # its own loader names the problem
+        versions = tuple(tables[n].version if n in tables else 0 for n in ACROSS)
+        if _ACROSS_OK.get(str(d)) == versions:
+            return
+        for period, fig in sorted(_period_figures(tables, d).items()):
+            br = next(breaches(fig), None)
+            if br is not None:
+                raise _breach_error(period, br)
+        _ACROSS_OK[str(d)] = versions
+        while len(_ACROSS_OK) > _MAX_DIRS:
+            _ACROSS_OK.pop(next(iter(_ACROSS_OK)))
 
 
 # ---------------------------------------------------------------- loaders

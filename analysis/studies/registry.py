@@ -26,37 +26,39 @@ class Entry:
 
 
 _REFERENCE = ("sources", "regions", "sectors")
+# The files whose figures of one period must agree (analysis.data.loaders.check_across): loading any of them reads
+# all four, so a study that loads one declares all four (tests/conftest.py::run_declared checks every study's reads).
+_ACROSS = ("national_annual", "national_ytd", "regional", "sectoral")
 
 STUDIES: dict[str, Entry] = {e.name: e for e in (
     Entry("overview", "analysis.studies.overview", "01_data_overview",
           "What do the data hold, and where does each figure come from?",
-          data_files=("national_annual", "national_ytd", "regional", "sectoral", "workforce", "population", "events",
-                      "international", "region_aliases", *_REFERENCE)),
+          data_files=(*_ACROSS, "workforce", "population", "events", "international", "region_aliases",
+                      *_REFERENCE)),
     Entry("quarterly", "analysis.studies.quarterly", "02_quarterly_change",
           "Is a reported change between two periods real?", claim=True,
-          data_files=("national_annual", "national_ytd", "workforce", "events", *_REFERENCE)),
+          data_files=(*_ACROSS, "workforce", "events", *_REFERENCE)),
     Entry("trend", "analysis.studies.trend", "03_five_year_trend",
           "Is a reported multi-year decline real?", claim=True,
-          data_files=("national_annual", "workforce", *_REFERENCE)),
+          data_files=(*_ACROSS, "workforce", *_REFERENCE)),
     Entry("regional", "analysis.studies.regional", "04_regional_patterns",
           "Which regions really stand out?",
-          data_files=("regional", "national_annual", "national_ytd", "population", "workforce", "events",
-                      "region_aliases", *_REFERENCE)),
+          data_files=(*_ACROSS, "population", "workforce", "events", "region_aliases", *_REFERENCE)),
     Entry("sectoral", "analysis.studies.sectoral", "05_sectoral_patterns",
           "Which sectors really stand out?",
-          data_files=("sectoral", "national_annual", "national_ytd", "workforce", *_REFERENCE)),
+          data_files=(*_ACROSS, "workforce", *_REFERENCE)),
     Entry("fatalities", "analysis.studies.fatalities", "06_fatalities",
           "What do deaths and mass-casualty events do to the picture?",
-          data_files=("national_annual", "national_ytd", "events", *_REFERENCE)),
+          data_files=(*_ACROSS, "events", *_REFERENCE)),
     Entry("ytd", "analysis.studies.ytd", "07_year_to_date_projection",
           "What does an early-year change imply for the year?", claim=True,
-          data_files=("national_annual", "national_ytd", *_REFERENCE)),
+          data_files=(*_ACROSS, *_REFERENCE)),
     Entry("audit", "analysis.studies.audit", "08_claims_audit",
           "Which published claims hold up, tested the same way?",
-          data_files=("national_annual", "national_ytd", "events", "workforce", *_REFERENCE)),
+          data_files=(*_ACROSS, "events", "workforce", *_REFERENCE)),
     Entry("completeness", "analysis.studies.completeness", "09_reporting_completeness",
           "Fewer injuries, or fewer recorded?",
-          data_files=("national_annual", "national_ytd", "international", *_REFERENCE)),
+          data_files=(*_ACROSS, "international", *_REFERENCE)),
 )}
 
 
