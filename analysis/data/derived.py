@@ -59,7 +59,8 @@ def load_national_annual(data_dir=DATA_DIR, include_derived: bool = True) -> pd.
     Raises
     ------
     DataError
-        When a data file read fails validation, naming file, line (header = line 1), column and problem.
+        When a data file read fails validation or a figure breaks a rule across files
+        (:func:`analysis.data.loaders.check_across`), naming file, line (header = line 1), column and problem.
     """
     return _national("national_annual", "year", data_dir, include_derived)
 
@@ -84,7 +85,8 @@ def load_national_ytd(data_dir=DATA_DIR, include_derived: bool = True) -> pd.Dat
     Raises
     ------
     DataError
-        When a data file read fails validation, naming file, line (header = line 1), column and problem.
+        When a data file read fails validation or a figure breaks a rule across files
+        (:func:`analysis.data.loaders.check_across`), naming file, line (header = line 1), column and problem.
     """
     df = _national("national_ytd", "period", data_dir, include_derived)
     months = df["period"].map(period_months)

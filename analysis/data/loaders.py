@@ -791,8 +791,9 @@ def load_regional(data_dir=DATA_DIR) -> pd.DataFrame:
     Raises
     ------
     DataError
-        When ``regional.csv`` (or a file it references: ``regions.csv``, ``sources.csv``) fails validation;
-        the message names the file, the line (header = line 1), the column and the problem.
+        When ``regional.csv`` (or a file it references: ``regions.csv``, ``sources.csv``) fails validation, or a
+        figure breaks a rule across files (:func:`check_across`); the message names the file, the line (header =
+        line 1), the column and the problem.
     """
     return _get("regional", data_dir)
 
@@ -814,8 +815,9 @@ def load_sectoral(data_dir=DATA_DIR) -> pd.DataFrame:
     Raises
     ------
     DataError
-        When ``sectoral.csv`` (or a file it references: ``sectors.csv``, ``sources.csv``) fails validation;
-        the message names the file, the line (header = line 1), the column and the problem.
+        When ``sectoral.csv`` (or a file it references: ``sectors.csv``, ``sources.csv``) fails validation, or a
+        figure breaks a rule across files (:func:`check_across`); the message names the file, the line (header =
+        line 1), the column and the problem.
     """
     return _get("sectoral", data_dir)
 
